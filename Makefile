@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: demo test install example template clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/planner example outputs/example.xlsx --force
+	$(BIN)/planner validate outputs/example.xlsx
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q
+
+# Regenerate the committed workbooks (a test checks they match what the commands write).
+inputs: $(STAMP)
+	$(BIN)/planner template inputs/template.xlsx --force
+	$(BIN)/planner example inputs/example.xlsx --force
+
+clean:
+	rm -rf $(VENV) outputs/*.xlsx .pytest_cache

@@ -1,0 +1,197 @@
+"""Reading a workbook into raw tables, one per schema sheet.
+
+pandas' calamine engine reads every sheet at once (about 6x faster than openpyxl on large
+sheets). A sheet may be an Excel Table or a plain range: its header row is the first row
+holding any of the sheet's column keys, matched case-insensitively and ignoring
+surrounding spaces. Cells are kept as written (typing and checking is ``validate``'s job),
+each row with the Excel row number it came from. Extra columns are kept; fully blank rows
+are dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+from .errors import Problem, UnreadableFile
+from .safety import Inspection, inspect_xlsx
+
+ROW = "_row"  # column holding the Excel row number of each data row
+
+
+@dataclass
+class RawTable:
+    """One sheet as read: canonical keys for known columns, original headers for extras."""
+
+    sheet: str  # schema sheet name
+    title: str  # the sheet's name in the file
+    cells: pd.DataFrame  # columns: known keys present + extras + ROW
+    header_row: int
+    columns: dict[str, str] = field(default_factory=dict)  # key -> column letter
+
+    def known(self) -> list[str]:
+        return [c for c in self.cells.columns if c in schema.sheet(self.sheet).keyset]
+
+
+@dataclass
+class RawBook:
+    tables: dict[str, RawTable]
+    problems: list[Problem]
+    other_sheets: list[str]
+    template_version: str | None = None
+    inspection: Inspection | None = None
+
+
+def read_workbook(path: str | Path) -> RawBook:
+    """Read ``path`` (checked for safety first); raise UnreadableFile if it is not a workbook."""
+    path = Path(path)
+    inspection = inspect_xlsx(path)
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
+    except Exception as e:  # calamine's errors are varied; the user needs one sentence
+        raise UnreadableFile(path, f"cannot be read as a workbook ({type(e).__name__}: {e}).") from None
+    grids = {title: [[_clean(v) for v in row] for row in df.itertuples(index=False, name=None)] for title, df in sheets.items()}
+    book = read_grids(grids)
+    book.inspection = inspection
+    for title, cells in inspection.formulas_without_value.items():
+        if _schema_name(title) is None:
+            continue  # sheets outside the schema are never read
+        for row, letter in cells:
+            book.problems.append(Problem(_schema_name(title), row, _column_at(book, title, letter), None,
+                                         f"cell {letter}{row} holds a formula with no saved result; open the workbook in Excel or LibreOffice, let it calculate, and save it"))
+    return book
+
+
+def read_grids(grids: dict[str, list[list]]) -> RawBook:
+    """Turn sheet grids (lists of rows, as read from row 1) into raw tables."""
+    problems: list[Problem] = []
+    tables: dict[str, RawTable] = {}
+    other = []
+    version = None
+    titles = {}
+    for title in grids:
+        name = _schema_name(title)
+        if name is None:
+            other.append(title)
+            if title.strip().lower() == schema.GUIDE_SHEET.lower():
+                version = _find_version(grids[title])
+            continue
+        if name in titles:
+            problems.append(Problem(title, None, None, None, f"a second sheet named like {name!r} ({titles[name]!r} came first); rename or delete one"))
+            continue
+        titles[name] = title
+        table = _table(name, title, grids[title], problems)
+        if table is not None:
+            tables[name] = table
+    for s in schema.SHEETS:
+        if s.name not in titles and not s.optional:
+            problems.append(Problem(s.name, None, None, None, f"the workbook has no sheet {s.name!r}; it is required (see the template)"))
+    return RawBook(tables, problems, other, version)
+
+
+def rows_to_book(rows: dict[str, list[dict]]) -> RawBook:
+    """Build raw tables from rows in memory, as if each sheet had its header on row 1."""
+    grids = {}
+    for name, recs in rows.items():
+        keys: list[str] = []
+        for r in recs:
+            keys.extend(k for k in r if k not in keys)
+        grids[name] = [keys] + [[r.get(k) for k in keys] for r in recs] if keys else [[c.key for c in schema.sheet(name).columns]]
+    return read_grids(grids)
+
+
+def _table(name: str, title: str, grid: list[list], problems: list[Problem]) -> RawTable | None:
+    spec = schema.sheet(name)
+    wanted = {c.key: c for c in spec.columns}
+    header_at = None
+    for i, row in enumerate(grid):
+        if any(isinstance(v, str) and v.strip().lower() in wanted for v in row):
+            header_at = i
+            break
+    if header_at is None:
+        problems.append(Problem(name, None, None, None, f"no header row found; the first row of the table must hold the column keys ({', '.join(c.key for c in spec.columns if c.required)} at least)"))
+        return None
+    header = grid[header_at]
+    keys: list[str] = []
+    positions: list[int] = []
+    letters: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for j, v in enumerate(header):
+        if v is None:
+            continue
+        text = str(v).strip()
+        key = text.lower() if text.lower() in wanted else text
+        if key in seen:
+            problems.append(Problem(name, header_at + 1, key, None, f"the column {key!r} appears twice (columns {_letter(seen[key])} and {_letter(j)}); keep one"))
+            continue
+        seen[key] = j
+        keys.append(key)
+        positions.append(j)
+        letters[key] = _letter(j)
+    for c in spec.columns:
+        if c.required and c.key not in letters:
+            problems.append(Problem(name, header_at + 1, c.key, None, f"required column {c.key!r} is missing from the header row"))
+    records = []
+    for i in range(header_at + 1, len(grid)):
+        row = grid[i]
+        values = [row[j] if j < len(row) else None for j in positions]
+        if all(v is None for v in values):
+            continue
+        records.append(values + [i + 1])
+    cells = pd.DataFrame(records, columns=keys + [ROW], dtype=object)
+    return RawTable(name, title, cells, header_at + 1, letters)
+
+
+def _schema_name(title: str) -> str | None:
+    t = title.strip().lower()
+    for s in schema.SHEETS:
+        if s.name.lower() == t:
+            return s.name
+    return None
+
+
+def _find_version(grid: list[list]) -> str | None:
+    for row in grid[:200]:
+        for j, v in enumerate(row[:-1]):
+            if isinstance(v, str) and v.strip().lower() == "template_version" and row[j + 1] is not None:
+                return str(row[j + 1]).strip()
+    return None
+
+
+def _clean(v):
+    """Calamine gives NaN for empty cells and '' for empty strings; both mean blank."""
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, str) and not v.strip():
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        return v
+    return v
+
+
+def _letter(j: int) -> str:
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _column_at(book: RawBook, title: str, letter: str) -> str | None:
+    name = _schema_name(title)
+    table = book.tables.get(name) if name else None
+    if table:
+        for key, l in table.columns.items():
+            if l == letter:
+                return key
+    return None

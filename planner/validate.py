@@ -1,0 +1,625 @@
+"""Checking raw tables against the schema and building the typed plan data.
+
+Every problem is collected (never the first one only) as a :class:`Problem` naming the
+sheet, Excel row, column, value and what was expected. The pipeline:
+
+1. type every cell by its schema column (defaults for blanks, bounds, choices);
+2. skip rows switched off with ``include = no`` and rows that refer to a switched-off
+   row (counted and reported as a warning);
+3. duplicate keys and references between sheets;
+4. sheet-specific rules (offer windows and minimum orders, policy grammar, scenario
+   grammar, settings);
+5. build :class:`models.data.PlanData`: resolved attributes, per-period values, tariff
+   precedence (Tariffs cell > offer > country).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.data import PlanData, Settings
+
+from . import schema
+from .errors import InputError, Problem
+from .reader import ROW, RawBook, RawTable, read_workbook, rows_to_book
+
+_PERCENT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*%\s*$")
+_RANGE = re.compile(r"^\s*(\d+)\s*(?:-|–|\.\.)\s*(\d+)\s*$")
+HORIZON = "horizon"
+
+
+@dataclass
+class Checked:
+    """The outcome of validation: typed tables (only rows in use), problems, and the plan data."""
+
+    tables: dict[str, pd.DataFrame]
+    settings: Settings
+    problems: list[Problem]
+    data: PlanData | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+
+# --------------------------------------------------------------------------- entry points
+
+def load(path: str | Path) -> Checked:
+    """Read and check a workbook file. Raises UnreadableFile when it is not a workbook."""
+    return check(read_workbook(path))
+
+
+def plan_from_rows(rows: dict[str, list[dict]]) -> PlanData:
+    """Plan data from in-memory rows keyed by sheet name; raise InputError on any problem."""
+    checked = check(rows_to_book(rows))
+    if checked.errors:
+        raise InputError(checked.problems)
+    return checked.data
+
+
+def check(book: RawBook) -> Checked:
+    problems = list(book.problems)
+    settings = _settings(book.tables.get("Settings"), problems)
+    typed: dict[str, pd.DataFrame] = {}
+    skipped: dict[str, int] = {}
+    for s in schema.SHEETS:
+        if s.name == "Settings":
+            continue
+        raw = book.tables.get(s.name)
+        typed[s.name] = _typed(s, raw, problems) if raw is not None else _empty(s)
+    _switched_off(typed, skipped, problems)
+    for s in schema.SHEETS:
+        if s.name != "Settings" and s.keys:
+            _duplicates(s, typed[s.name], problems)
+    _references(typed, problems)
+    periods = _horizon(typed["Demand"], problems, "Demand" in book.tables)
+    if periods:
+        _check_periods(typed, periods, settings, problems)
+        _check_offers(typed, periods, problems)
+        _check_sources(typed, periods, settings, problems)
+        _check_policies(typed, periods, problems)
+        _check_scenarios(typed, periods, problems)
+    checked = Checked(typed, settings, problems, skipped=skipped)
+    if not checked.errors:
+        checked.data = _build(typed, settings, periods, skipped)
+        _warn_supply(checked.data, problems)
+    return checked
+
+
+# --------------------------------------------------------------------------- cell typing
+
+def convert(col: schema.Column, value) -> tuple[object, str | None]:
+    """Type one non-blank cell for ``col``: (value, None) or (None, what was expected)."""
+    t = col.type
+    if t == "any":
+        return value, None
+    if t in ("id", "text"):
+        if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
+            return None, "expected text" if t == "text" else "expected a text identifier, not a date or true/false"
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return None, "expected text"
+            value = int(value) if value.is_integer() else value
+        text = str(value).strip()
+        return text, None
+    if t == "choice":
+        text = str(value).strip().lower()
+        for c in col.choices:
+            if c.lower() == text:
+                return c, None
+        return None, f"expected one of: {', '.join(col.choices)}"
+    if t == "yesno":
+        text = str(value).strip().lower()
+        if value is True or text in ("yes", "y", "true", "1"):
+            return "yes", None
+        if value is False or text in ("no", "n", "false", "0"):
+            return "no", None
+        return None, "expected yes or no"
+    number, why = _number(value, percent=t == "share")
+    if why:
+        return None, why
+    if t in ("integer", "period"):
+        if not float(number).is_integer():
+            return None, "expected a whole number" if t == "integer" else "expected a whole-number period (e.g. a year)"
+        number = int(number)
+    if col.minimum is not None and number < col.minimum:
+        return None, f"expected a number ≥ {col.minimum:g}"
+    if col.maximum is not None and number > col.maximum:
+        return None, f"expected a number ≤ {col.maximum:g}"
+    return number, None
+
+
+def _number(value, percent: bool = False) -> tuple[float | None, str | None]:
+    if isinstance(value, bool):
+        return None, "expected a number, not true/false"
+    if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        return None, "expected a number, not a date or time (check the cell format)"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+    else:
+        text = str(value).strip().replace("\u00a0", "")
+        m = _PERCENT.match(text)
+        try:
+            v = float(m.group(1)) / 100 if m and percent else float(text)
+        except ValueError:
+            return None, "expected a number" + (" or a percentage like 40%" if percent else "")
+        if m and not percent:
+            return None, "expected a number (a percentage is not allowed here)"
+    if not math.isfinite(v):
+        return None, "expected a finite number"
+    return v, None
+
+
+def _typed(spec: schema.Sheet, raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
+    """Typed copy of a sheet: every schema column present, blanks filled with defaults."""
+    out = {}
+    n = len(raw.cells)
+    rows = raw.cells[ROW].tolist()
+    for col in spec.columns:
+        values = raw.cells[col.key].tolist() if col.key in raw.cells else [None] * n
+        typed = []
+        for r, v in zip(rows, values):
+            if v is None:
+                if col.required:
+                    problems.append(Problem(spec.name, r, col.key, None, "a value is required here"))
+                typed.append(None)
+                continue
+            if col.key == "limit" and spec.name == "Policies":
+                x, why = _number(v, percent=True)  # shares may be written 40%; checked per rule later
+            else:
+                x, why = convert(col, v)
+            if why:
+                problems.append(Problem(spec.name, r, col.key, v, why))
+            typed.append(x)
+        out[col.key] = typed
+    df = pd.DataFrame(out, dtype=object)
+    df["row"] = rows
+    df["include"] = df["include"].where(df["include"].notna(), "yes")
+    return df
+
+
+def _empty(spec: schema.Sheet) -> pd.DataFrame:
+    return pd.DataFrame({**{c.key: pd.Series(dtype=object) for c in spec.columns}, "row": pd.Series(dtype=object)})
+
+
+def _settings(raw: RawTable | None, problems: list[Problem]) -> Settings:
+    settings = Settings()
+    if raw is None:
+        return settings
+    spec = schema.sheet("Settings")
+    seen: dict[str, int] = {}
+    for rec in raw.cells.to_dict("records"):
+        r = rec[ROW]
+        key, why = convert(spec.column("setting"), rec.get("setting")) if rec.get("setting") is not None else (None, None)
+        if rec.get("setting") is None:
+            if rec.get("value") is not None:
+                problems.append(Problem("Settings", r, "setting", None, "a value is given but no setting name"))
+            continue
+        if why:
+            problems.append(Problem("Settings", r, "setting", rec.get("setting"), why))
+            continue
+        if key in seen:
+            problems.append(Problem("Settings", r, "setting", key, f"set twice (also on row {seen[key]}); keep one"))
+            continue
+        seen[key] = r
+        value = rec.get("value")
+        if value is None:
+            continue
+        st = schema.SETTING_BY_KEY[key]
+        col = schema.Column(key, st.type, st.description, minimum=st.minimum, maximum=st.maximum)
+        x, why = convert(col, value)
+        if why:
+            problems.append(Problem("Settings", r, "value", value, f"{key}: {why}"))
+            continue
+        setattr(settings, key, x)
+    return settings
+
+
+# --------------------------------------------------------------------------- rows in use
+
+_PARENTS = {  # sheet -> [(column, parent sheet)] whose switched-off rows take this row out too
+    "Sources": [("country", "Countries")],
+    "Offers": [("source", "Sources"), ("material", "Materials")],
+    "Demand": [("material", "Materials")],
+    "Tariffs": [("country", "Countries"), ("material", "Materials")],
+    "Policies": [("material", "Materials")],
+}
+
+
+def _switched_off(typed: dict[str, pd.DataFrame], skipped: dict[str, int], problems: list[Problem]) -> None:
+    off_keys: dict[str, set] = {}
+    for s in schema.SHEETS:
+        if s.name == "Settings":
+            continue
+        df = typed[s.name]
+        off = df["include"] == "no"
+        if s.name in _PARENTS:
+            cascade = pd.Series(False, index=df.index)
+            for col, parent in _PARENTS[s.name]:
+                cascade |= df[col].isin(off_keys.get(parent, set())) & df[col].notna()
+            cascaded = cascade & ~off
+            if cascaded.any():
+                rows = ", ".join(str(r) for r in df.loc[cascaded, "row"].head(10))
+                more = "" if cascaded.sum() <= 10 else f" and {cascaded.sum() - 10} more"
+                problems.append(Problem(s.name, None, None, None,
+                                        f"{int(cascaded.sum())} row(s) skipped because they refer to a row switched off with include = no (rows {rows}{more})",
+                                        "warning"))
+            off |= cascade
+        if s.keys and len(s.keys) == 1:
+            off_keys[s.name] = set(df.loc[off, s.keys[0]].dropna())
+        if off.any():
+            skipped[s.name] = int(off.sum())
+        typed[s.name] = df.loc[~off].reset_index(drop=True)
+
+
+def _duplicates(spec: schema.Sheet, df: pd.DataFrame, problems: list[Problem]) -> None:
+    keys = list(spec.keys)
+    if df.empty:
+        return
+    key = df[keys].astype(str)
+    dup = key.duplicated(keep="first")
+    first_row = {}
+    for r, k in zip(df["row"], map(tuple, key.to_numpy())):
+        first_row.setdefault(k, r)
+    for i in np.flatnonzero(dup.to_numpy()):
+        k = tuple(key.iloc[i])
+        shown = ", ".join(f"{c}={df.iloc[i][c]}" for c in keys if df.iloc[i][c] is not None)
+        problems.append(Problem(spec.name, df.iloc[i]["row"], keys[0], df.iloc[i][keys[0]],
+                                f"duplicate of row {first_row[k]} ({shown or 'blank key'}); each row needs a unique {' + '.join(keys)}"))
+
+
+def _references(typed: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
+    for s in schema.SHEETS:
+        if s.name == "Settings":
+            continue
+        df = typed[s.name]
+        for col in s.columns:
+            if not col.refers_to or df.empty:
+                continue
+            target_sheet, target_col = col.refers_to.split(".")
+            known = set(typed[target_sheet][target_col].dropna())
+            lower = {str(k).lower(): k for k in known}
+            for r, v in zip(df["row"], df[col.key]):
+                if v is None or v in known:
+                    continue
+                hint = f"; did you mean {lower[str(v).lower()]!r}?" if str(v).lower() in lower else ""
+                problems.append(Problem(s.name, r, col.key, v, f"not found in {target_sheet} (column {target_col}){hint}"))
+
+
+# --------------------------------------------------------------------------- sheet rules
+
+def _horizon(demand: pd.DataFrame, problems: list[Problem], present: bool) -> tuple[int, ...]:
+    periods = [p for p in demand["period"] if isinstance(p, int)]
+    if not periods:
+        if demand.empty and present:
+            problems.append(Problem("Demand", None, None, None, "no demand rows in use; the horizon is the periods of Demand, so at least one is needed"))
+        return ()
+    return tuple(range(min(periods), max(periods) + 1))
+
+
+def _check_periods(typed, periods, settings: Settings, problems) -> None:
+    lo, hi = periods[0], periods[-1]
+    if settings.base_period is not None and not lo - 1000 <= settings.base_period <= hi + 1000:
+        problems.append(Problem("Settings", None, "value", settings.base_period, f"base_period: expected a period near the horizon {lo}–{hi}"))
+    for sheet, col in (("Tariffs", "period"), ("Offers", "first_period"), ("Offers", "last_period")):
+        df = typed[sheet]
+        for r, p in zip(df["row"], df[col]):
+            if isinstance(p, int) and not lo <= p <= hi and sheet == "Tariffs":
+                problems.append(Problem(sheet, r, col, p, f"outside the horizon {lo}–{hi} (the periods of Demand); the rate would never apply", "warning"))
+
+
+def _check_offers(typed, periods, problems) -> None:
+    offers, sources = typed["Offers"], typed["Sources"]
+    lo, hi = periods[0], periods[-1]
+    src_cap = dict(zip(sources["source"], sources["capacity"]))
+    for rec in offers.to_dict("records"):
+        r, first, last = rec["row"], rec["first_period"], rec["last_period"]
+        if first is not None and last is not None and first > last:
+            problems.append(Problem("Offers", r, "last_period", last, f"expected a period ≥ first_period ({first})"))
+        elif (first is not None and first > hi) or (last is not None and last < lo):
+            problems.append(Problem("Offers", r, "first_period" if first is not None and first > hi else "last_period",
+                                    first if first is not None and first > hi else last,
+                                    f"the offer is never available within the horizon {lo}–{hi}", "warning"))
+        mo, cap = rec["min_order"], rec["capacity"]
+        if mo is not None and cap is not None and mo > cap:
+            problems.append(Problem("Offers", r, "min_order", mo, f"expected at most the offer's capacity ({cap:g})"))
+        scap = src_cap.get(rec["source"])
+        if mo is not None and scap is not None and mo > scap:
+            problems.append(Problem("Offers", r, "min_order", mo, f"expected at most the capacity of source {rec['source']} ({scap:g})"))
+
+
+def _check_sources(typed, periods, settings, problems) -> None:
+    for rec in typed["Sources"].to_dict("records"):
+        if rec["status"] != "candidate":
+            for col in ("build_cost", "lead_time", "earliest_build"):
+                if rec[col] not in (None, 0):
+                    problems.append(Problem("Sources", rec["row"], col, rec[col],
+                                            "only candidate sources are built; this value of an existing source is ignored (set status to candidate to use it)",
+                                            "warning"))
+
+
+def parse_selection(text: str | None) -> tuple[str | None, tuple[str, ...] | None, str | None]:
+    """``all`` → (None, None); ``field=a|b`` → (field, (a, b)); ``field=*`` → (field, None).
+
+    The third element is an error message, or None.
+    """
+    if text is None or str(text).strip().lower() in ("", "all"):
+        return None, None, None
+    raw = str(text).strip()
+    if "=" not in raw:
+        return None, None, "expected all, field=value, field=a|b or field=*"
+    f, _, v = raw.partition("=")
+    f = f.strip().lower()
+    if f not in schema.SELECTION_FIELDS:
+        return None, None, f"unknown field {f!r}; expected one of {', '.join(schema.SELECTION_FIELDS)}"
+    v = v.strip()
+    if v == "*":
+        return f, None, None
+    values = tuple(x.strip() for x in v.split("|"))
+    if not v or any(not x for x in values):
+        return None, None, "expected a value after '=' (separate several with |)"
+    return f, values, None
+
+
+def selection_values(typed: dict[str, pd.DataFrame]) -> dict[str, set]:
+    """Values each selection field can take, given the rows in use."""
+    sources, countries = typed["Sources"], typed["Countries"]
+    bloc = dict(zip(countries["country"], countries["bloc"].where(countries["bloc"].notna(), "other")))
+    return {
+        "source": set(sources["source"].dropna()),
+        "country": set(countries["country"].dropna()),
+        "bloc": set(bloc.values()),
+        "kind": set(schema.SOURCE_KINDS),
+        "owner": set(sources["owner"].dropna()) | set(sources["source"].dropna()),
+        "status": set(schema.SOURCE_STATUSES),
+    }
+
+
+def _check_policies(typed, periods, problems) -> None:
+    allowed = selection_values(typed)
+    for rec in typed["Policies"].to_dict("records"):
+        r, rule = rec["row"], rec["rule"]
+        f, values, why = parse_selection(rec["selection"])
+        if why:
+            problems.append(Problem("Policies", r, "selection", rec["selection"], why))
+        elif values:
+            for v in values:
+                if v not in allowed[f]:
+                    near = [a for a in allowed[f] if str(a).lower() == v.lower()]
+                    hint = f"; did you mean {near[0]!r}?" if near else ""
+                    problems.append(Problem("Policies", r, "selection", rec["selection"], f"no {f} {v!r} among the rows in use{hint}"))
+        p = rec["period"]
+        parsed, why = _policy_period(p, periods, rule)
+        if why:
+            problems.append(Problem("Policies", r, "period", p, why))
+        limit = rec["limit"]
+        if limit is None or rule is None:
+            continue
+        if rule in schema.SHARE_RULES and not 0 <= limit <= 1:
+            problems.append(Problem("Policies", r, "limit", limit, "expected a share from 0 to 1 (or 0% to 100%)"))
+        elif rule in schema.COUNT_RULES and (limit < 0 or not float(limit).is_integer()):
+            problems.append(Problem("Policies", r, "limit", limit, "expected a whole number of sources (0 or more)"))
+        elif rule in schema.TOTAL_RULES and limit < 0:
+            problems.append(Problem("Policies", r, "limit", limit, "expected a number ≥ 0"))
+        if rec["enforcement"] == "soft" and rec["penalty"] is None:
+            problems.append(Problem("Policies", r, "penalty", None, "a soft rule needs a penalty (cost per unit of violation)"))
+
+
+def _policy_period(p, periods, rule) -> tuple[object, str | None]:
+    if p is None:
+        return None, None
+    text = str(p).strip()
+    if text.lower() == HORIZON:
+        if rule in schema.TOTAL_RULES or rule is None:
+            return HORIZON, None
+        return None, "'horizon' applies to max_total and min_total only; shares and counts hold per period"
+    x, why = _number(p)
+    if why or not float(x).is_integer():
+        return None, "expected a period, blank (each period) or 'horizon'"
+    if not periods[0] <= int(x) <= periods[-1]:
+        return None, f"expected a period within the horizon {periods[0]}–{periods[-1]}"
+    return int(x), None
+
+
+# Scenario edits: which sheets a `where` may look through, and the related sheet of each.
+SCENARIO_RELATED = {
+    "Offers": [("source", "Sources"), ("material", "Materials")],
+    "Sources": [("country", "Countries")],
+    "Demand": [("material", "Materials")],
+    "Tariffs": [("country", "Countries")],
+    "Countries": [],
+    "Settings": [],
+}
+_NUMERIC = ("number", "integer", "share")
+
+
+def scenario_fields(sheet: str) -> set[str]:
+    """Columns a scenario's `where` may name for rows of ``sheet`` (its own and related rows')."""
+    names = set(schema.sheet(sheet).keyset) - {"notes", "include"}
+    stack = list(SCENARIO_RELATED.get(sheet, []))
+    while stack:
+        _, parent = stack.pop()
+        names |= set(schema.sheet(parent).keyset) - {"notes", "include"}
+        stack.extend(SCENARIO_RELATED.get(parent, []))
+    return names
+
+
+def _check_scenarios(typed, periods, problems) -> None:
+    df = typed["Scenarios"]
+    for rec in df.to_dict("records"):
+        r, sheet, column, op = rec["row"], rec["sheet"], rec["column"], rec["operation"]
+        if sheet is None:
+            continue
+        spec = schema.sheet(sheet)
+        target = None
+        if column is not None:
+            key = str(column).strip().lower()
+            if sheet == "Settings":
+                if key != "value":
+                    problems.append(Problem("Scenarios", r, "column", column, "Settings edits change the column 'value'; name the setting in where (setting=carbon_price)"))
+                target = schema.Column("value", "number", "")
+            elif key not in spec.keyset or key in spec.keys or key in ("notes", "include"):
+                editable = [c.key for c in spec.columns if c.key not in spec.keys and c.key not in ("notes", "include")]
+                problems.append(Problem("Scenarios", r, "column", column, f"expected a column of {sheet} that can be edited: {', '.join(editable)}"))
+            else:
+                target = spec.column(key)
+        if target is not None and op in ("scale", "add") and target.type not in _NUMERIC:
+            problems.append(Problem("Scenarios", r, "operation", op, f"{sheet}.{target.key} holds {target.type} values; only set applies to it"))
+        value = rec["value"]
+        if value is not None and target is not None:
+            if op in ("scale", "add"):
+                x, why = _number(value)
+                if why:
+                    problems.append(Problem("Scenarios", r, "value", value, f"{op} needs a number"))
+                elif op == "scale" and x < 0:
+                    problems.append(Problem("Scenarios", r, "value", value, "expected a factor ≥ 0"))
+            elif op == "set":
+                _, why = convert(target, value)
+                if why:
+                    problems.append(Problem("Scenarios", r, "value", value, f"{sheet}.{target.key}: {why}"))
+        where = rec["where"]
+        if where is not None:
+            f, _, v = str(where).partition("=")
+            f = f.strip().lower()
+            if not _ or not v.strip():
+                problems.append(Problem("Scenarios", r, "where", where, "expected field=value (e.g. country=CN), or blank for all rows"))
+            elif f not in scenario_fields(sheet):
+                problems.append(Problem("Scenarios", r, "where", where, f"{f!r} is not a column of {sheet} or of the rows it refers to; expected one of {', '.join(sorted(scenario_fields(sheet)))}"))
+        p = rec["period"]
+        if p is not None:
+            text = str(int(p)) if isinstance(p, float) and p.is_integer() else str(p)
+            m = _RANGE.match(text)
+            lo, hi = (int(m.group(1)), int(m.group(2))) if m else (None, None)
+            if not m:
+                x, why = _number(p)
+                if not why and float(x).is_integer():
+                    lo = hi = int(x)
+            if lo is None:
+                problems.append(Problem("Scenarios", r, "period", p, "expected a period (2027) or a range (2027-2029)"))
+            elif lo > hi:
+                problems.append(Problem("Scenarios", r, "period", p, "the range starts after it ends"))
+            elif hi < periods[0] or lo > periods[-1]:
+                problems.append(Problem("Scenarios", r, "period", p, f"outside the horizon {periods[0]}–{periods[-1]}", "warning"))
+
+
+# --------------------------------------------------------------------------- plan data
+
+def _build(typed, settings: Settings, periods: tuple[int, ...], skipped) -> PlanData:
+    lo, hi = periods[0], periods[-1]
+    countries = typed["Countries"].copy()
+    countries["bloc"] = countries["bloc"].where(countries["bloc"].notna(), "other")
+    for c in ("risk_score", "tariff"):
+        countries[c] = countries[c].where(countries[c].notna(), 0.0).astype(float)
+    countries = countries.set_index("country")[["name", "bloc", "risk_score", "tariff", "row"]]
+
+    src = typed["Sources"].copy()
+    src["kind"] = src["kind"].where(src["kind"].notna(), "mine")
+    src["status"] = src["status"].where(src["status"].notna(), "existing")
+    src["owner"] = src["owner"].where(src["owner"].notna(), src["source"])
+    src["bloc"] = src["country"].map(countries["bloc"])
+    src["risk_score"] = src["risk_score"].where(src["risk_score"].notna(), src["country"].map(countries["risk_score"])).astype(float)
+    for c in ("fixed_cost", "build_cost"):
+        src[c] = src[c].where(src[c].notna(), 0.0).astype(float)
+    src["capacity"] = src["capacity"].astype(float)
+    src["lead_time"] = src["lead_time"].where(src["lead_time"].notna(), 0).astype(int)
+    base = settings.base_period if settings.base_period is not None else lo
+    src["earliest_build"] = src["earliest_build"].where(src["earliest_build"].notna(), base).astype(int)
+    sources = src.set_index("source")[["name", "country", "bloc", "kind", "owner", "capacity", "fixed_cost", "status",
+                                        "build_cost", "lead_time", "earliest_build", "risk_score", "row"]]
+
+    off = typed["Offers"].copy().reset_index(drop=True)
+    for c in ("min_order", "contract_cost", "co2e", "water", "waste"):
+        off[c] = off[c].where(off[c].notna(), 0.0).astype(float)
+    for c in ("unit_cost", "capacity", "tariff"):
+        off[c] = off[c].astype(float)
+    off["first_period"] = off["first_period"].where(off["first_period"].notna(), lo).astype(int).clip(lower=lo)
+    off["last_period"] = off["last_period"].where(off["last_period"].notna(), hi).astype(int).clip(upper=hi)
+    for c in ("country", "bloc", "kind", "owner", "status", "risk_score"):
+        off[c] = off["source"].map(sources[c])
+    offers = off[["source", "material", "country", "bloc", "kind", "owner", "status", "risk_score", "min_order",
+                  "contract_cost", "co2e", "water", "waste", "first_period", "last_period", "row"]]
+
+    span = (off["last_period"] - off["first_period"] + 1).clip(lower=0).to_numpy()
+    idx = np.repeat(off.index.to_numpy(), span)
+    start = np.repeat(off["first_period"].to_numpy(), span)
+    step = np.arange(len(idx)) - np.repeat(np.cumsum(span) - span, span)
+    op = pd.DataFrame({"offer": idx, "period": start + step})
+    op["unit_cost"] = off["unit_cost"].to_numpy()[idx]
+    op["capacity"] = off["capacity"].to_numpy()[idx]
+    op["tariff"] = _tariffs(op, off, countries, typed["Tariffs"])
+
+    sp = pd.DataFrame({"source": np.repeat(sources.index.to_numpy(), len(periods)),
+                       "period": np.tile(np.array(periods), len(sources))})
+    sp["capacity"] = sp["source"].map(sources["capacity"]).astype(float)
+
+    dem = typed["Demand"].copy()
+    dem["quantity"] = dem["quantity"].astype(float)
+    default_pen = np.nan if settings.shortage_penalty is None else float(settings.shortage_penalty)
+    dem["shortage_penalty"] = dem["shortage_penalty"].where(dem["shortage_penalty"].notna(), default_pen).astype(float)
+    demand = dem[["material", "period", "quantity", "shortage_penalty", "row"]].reset_index(drop=True)
+
+    pol = typed["Policies"].copy()
+    parsed = [parse_selection(s) for s in pol["selection"]]
+    pol["field"] = pd.Series([p[0] for p in parsed], index=pol.index, dtype=object)
+    pol["values"] = pd.Series([p[1] for p in parsed], index=pol.index, dtype=object)
+    pol["period"] = pd.Series([_policy_period(p, periods, r)[0] for p, r in zip(pol["period"], pol["rule"])],
+                              index=pol.index, dtype=object)
+    pol["material"] = pd.Series(pol["material"].tolist(), index=pol.index, dtype=object)
+    pol["metric"] = pol["metric"].where(pol["metric"].notna(), "quantity")
+    pol["soft"] = pol["enforcement"] == "soft"
+    pol["penalty"] = pol["penalty"].where(pol["soft"] & pol["penalty"].notna(), np.nan).astype(float)
+    pol["limit"] = pol["limit"].astype(float)
+    policies = pol[["policy", "rule", "field", "values", "material", "period", "metric", "limit", "soft", "penalty", "row"]].reset_index(drop=True)
+
+    materials = typed["Materials"].set_index("material")[["name", "row"]]
+    return PlanData(settings=settings, periods=periods, materials=materials, countries=countries, sources=sources,
+                    offers=offers, offer_periods=op, source_periods=sp, demand=demand, policies=policies,
+                    skipped=dict(skipped))
+
+
+def _tariffs(op: pd.DataFrame, off: pd.DataFrame, countries: pd.DataFrame, tariffs: pd.DataFrame) -> np.ndarray:
+    """Effective tariff per offer-period: Tariffs cell (most specific first) > offer > country."""
+    country = off["country"].to_numpy()[op["offer"].to_numpy()]
+    material = off["material"].to_numpy()[op["offer"].to_numpy()]
+    rate = off["tariff"].to_numpy()[op["offer"].to_numpy()].astype(float)
+    rate = np.where(np.isnan(rate), pd.Series(country).map(countries["tariff"]).to_numpy(dtype=float), rate)
+    if tariffs.empty:
+        return rate
+    keyed = pd.DataFrame({"country": country, "material": material, "period": op["period"].to_numpy()})
+    t = tariffs.assign(rate=tariffs["rate"].astype(float))
+    # least specific first, so that more specific rows overwrite
+    for has_m, has_p in ((False, False), (False, True), (True, False), (True, True)):
+        rows = t[(t["material"].notna() == has_m) & (t["period"].notna() == has_p)]
+        if rows.empty:
+            continue
+        on = ["country"] + (["material"] if has_m else []) + (["period"] if has_p else [])
+        lut = rows.assign(period=rows["period"].astype("Int64") if has_p else rows["period"]).set_index(on)["rate"]
+        hit = keyed.join(lut, on=on)["rate"].to_numpy(dtype=float)
+        rate = np.where(np.isnan(hit), rate, hit)
+    return rate
+
+
+def _warn_supply(data: PlanData, problems: list[Problem]) -> None:
+    offered = set(data.offers["material"])
+    for m, r in zip(data.materials.index, data.materials["row"]):
+        if m not in offered:
+            problems.append(Problem("Materials", r, "material", m, "no offer sells this material", "warning"))
+    op = data.offer_periods.assign(material=data.offers["material"].to_numpy()[data.offer_periods["offer"].to_numpy()])
+    cap = op.groupby(["material", "period"])["capacity"].agg(lambda s: np.inf if s.isna().any() else s.sum())
+    for rec in data.demand.to_dict("records"):
+        c = cap.get((rec["material"], rec["period"]), 0.0)
+        if c < rec["quantity"] - 1e-9:
+            problems.append(Problem("Demand", rec["row"], "quantity", rec["quantity"],
+                                    f"more than all offers of {rec['material']} can supply in {rec['period']} ({c:g}, candidates included)", "warning"))
