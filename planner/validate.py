@@ -91,11 +91,19 @@ def check(book: RawBook) -> Checked:
         _check_sources(typed, periods, settings, problems)
         _check_policies(typed, periods, problems)
         _check_scenarios(typed, periods, problems)
+    if book.inspection and book.inspection.formulas_without_value:
+        problems = _formula_cells_first(problems, book.problems)
     checked = Checked(typed, settings, problems, skipped=skipped)
     if not checked.errors:
         checked.data = _build(typed, settings, periods, skipped)
         _warn_supply(checked.data, problems)
     return checked
+
+
+def _formula_cells_first(problems: list[Problem], read: list[Problem]) -> list[Problem]:
+    """A formula with no saved result reads as blank; say so once, not also 'required'."""
+    cells = {(p.sheet, p.row, p.column) for p in read if "formula" in p.message}
+    return [p for p in problems if p in read or (p.sheet, p.row, p.column) not in cells]
 
 
 # --------------------------------------------------------------------------- cell typing
@@ -129,7 +137,7 @@ def convert(col: schema.Column, value) -> tuple[object, str | None]:
         return None, "expected yes or no"
     number, why = _number(value, percent=t == "share")
     if why:
-        return None, why
+        return None, "expected a whole-number period (e.g. a year)" if t == "period" else why
     if t in ("integer", "period"):
         if not float(number).is_integer():
             return None, "expected a whole number" if t == "integer" else "expected a whole-number period (e.g. a year)"
