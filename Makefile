@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install example template clean
+.PHONY: demo test install inputs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -22,6 +22,7 @@ from .errors import Problem, UnreadableFile
 from .safety import Inspection, inspect_xlsx
 
 ROW = "_row"  # column holding the Excel row number of each data row
+EMBEDDED = "input."  # a plan workbook carries its inputs as sheets input.Settings, input.Offers, ...
 
 
 @dataclass
@@ -58,11 +59,14 @@ def read_workbook(path: str | Path) -> RawBook:
     grids = {title: [[_clean(v) for v in row] for row in df.itertuples(index=False, name=None)] for title, df in sheets.items()}
     book = read_grids(grids)
     book.inspection = inspection
+    by_title = {t.title: t for t in book.tables.values()}
     for title, cells in inspection.formulas_without_value.items():
-        if _schema_name(title) is None:
+        table = by_title.get(title)
+        if table is None:
             continue  # sheets outside the schema are never read
         for row, letter in cells:
-            book.problems.append(Problem(_schema_name(title), row, _column_at(book, title, letter), None,
+            column = next((k for k, l in table.columns.items() if l == letter), None)
+            book.problems.append(Problem(table.sheet, row, column, None,
                                          f"cell {letter}{row} holds a formula with no saved result; open the workbook in Excel or LibreOffice, let it calculate, and save it"))
     return book
 
@@ -74,11 +78,12 @@ def read_grids(grids: dict[str, list[list]]) -> RawBook:
     other = []
     version = None
     titles = {}
+    embedded = any(t.strip().lower().startswith(EMBEDDED) for t in grids)
     for title in grids:
-        name = _schema_name(title)
+        name = _schema_name(title, embedded)
         if name is None:
             other.append(title)
-            if title.strip().lower() == schema.GUIDE_SHEET.lower():
+            if title.strip().lower() in (schema.GUIDE_SHEET.lower(), EMBEDDED + schema.GUIDE_SHEET.lower()):
                 version = _find_version(grids[title])
             continue
         if name in titles:
@@ -147,8 +152,13 @@ def _table(name: str, title: str, grid: list[list], problems: list[Problem]) -> 
     return RawTable(name, title, cells, header_at + 1, letters)
 
 
-def _schema_name(title: str) -> str | None:
+def _schema_name(title: str, embedded: bool = False) -> str | None:
+    """The schema sheet a sheet title stands for; in a plan, only its embedded input sheets."""
     t = title.strip().lower()
+    if embedded:
+        if not t.startswith(EMBEDDED):
+            return None
+        t = t[len(EMBEDDED):]
     for s in schema.SHEETS:
         if s.name.lower() == t:
             return s.name
@@ -185,13 +195,3 @@ def _letter(j: int) -> str:
         j, r = divmod(j - 1, 26)
         s = chr(65 + r) + s
     return s
-
-
-def _column_at(book: RawBook, title: str, letter: str) -> str | None:
-    name = _schema_name(title)
-    table = book.tables.get(name) if name else None
-    if table:
-        for key, l in table.columns.items():
-            if l == letter:
-                return key
-    return None

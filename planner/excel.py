@@ -1,0 +1,358 @@
+"""Workbook-writing primitives shared by every workbook the planner writes.
+
+The input template, the example, the plan and the comparison workbooks are all built
+from these pieces, so that they look alike and share the same guarantees:
+
+- user text can never become a formula: every string is written as a string cell, and
+  text that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``,
+  ``@``, tab or carriage return) also gets the quote-prefix style, as if typed with a
+  leading apostrophe, so that editing it in Excel keeps it text;
+- tables are named Excel Tables with a styled header, sensible widths and a frozen
+  header row;
+- an output is written whole or not at all (:func:`save_atomic`), and the same workbook
+  gives the same bytes (fixed archive timestamps), so that committed workbooks can be
+  compared with what the commands write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import math
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from numbers import Number
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+AUTHOR = "planner"
+# Archive members and document properties carry this date, so that outputs are
+# reproducible byte for byte (Excel itself stamps members with 1980-01-01).
+FIXED_TIMESTAMP = dt.datetime(2026, 1, 1)
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+# Dropdowns and text formats cover the rows a user is likely to type into.
+INPUT_ROWS = 2000
+
+TEXT_FORMAT = "@"
+TABLE_STYLE = "TableStyleMedium2"
+FONT_NAME = "Calibri"  # named, so that other programs do not fall back to their own default
+
+
+def font(**style) -> Font:
+    return Font(name=FONT_NAME, size=style.pop("size", 11), **style)
+
+
+BOLD = font(bold=True)
+HEADER_FONT = font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_BORDER = Border(bottom=Side(style="thin", color="1F4E78"))
+HEADER_ALIGNMENT = Alignment(vertical="center")
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+MIN_WIDTH = 8
+MAX_WIDTH = 60
+_FILTER_BUTTON = 3  # characters the autofilter arrow takes in a header cell
+_LIST_LIMIT = 255  # longest explicit list Excel accepts in a validation
+_CELL_LIMIT = 32_767  # longest text Excel keeps in a cell
+_MESSAGE_LIMIT = 225  # longest validation error message Excel accepts
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_TABLE_NAME = re.compile(r"^[A-Za-z_\\][A-Za-z0-9_.\\]*$")
+_CELL_LIKE = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc][0-9]*|[RrCc])$")
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def looks_like_formula(text: str) -> bool:
+    """True for text a spreadsheet or CSV consumer could take for a formula."""
+    return text.startswith(_FORMULA_TRIGGERS)
+
+
+def set_value(cell: Cell, value: object) -> None:
+    """Write one value; strings always stay strings.
+
+    ``None``, NaN and pandas' missing values leave the cell blank; infinities are
+    written as the text ``inf`` / ``-inf`` (Excel has no infinite number). Characters
+    that XML cannot carry are replaced by U+FFFD, and text is cut at Excel's cell limit,
+    rather than failing the whole output or making Excel repair the file.
+    """
+    if isinstance(value, str):
+        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)[:_CELL_LIMIT]
+        cell.value = text
+        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+        if looks_like_formula(text):
+            cell.quotePrefix = True
+        return
+    if value is not None and pd.api.types.is_scalar(value) and pd.isna(value):
+        value = None
+    if isinstance(value, Number) and not isinstance(value, bool) and math.isinf(value):
+        set_value(cell, "inf" if value > 0 else "-inf")
+        return
+    if isinstance(value, np.generic) and not isinstance(value, np.datetime64):
+        value = value.item()  # numpy scalars, as pandas hands them out
+    cell.value = value
+
+
+def write_row(ws: Worksheet, row: int, values: Iterable[object], *, start_col: int = 1) -> None:
+    for offset, value in enumerate(values):
+        set_value(ws.cell(row=row, column=start_col + offset), value)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def check_table_name(name: str) -> None:
+    """Excel refuses (with a repair prompt) table names that are not identifiers."""
+    if not _TABLE_NAME.match(name) or _CELL_LIKE.match(name) or len(name) > 255:
+        raise ValueError(f"{name!r} cannot name an Excel table")
+
+
+def write_table(
+    ws: Worksheet,
+    name: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    start_row: int = 1,
+    start_col: int = 1,
+    min_rows: int = 1,
+    text_columns: Iterable[str] = (),
+    min_widths: Mapping[str, float] | None = None,
+    freeze: bool = True,
+) -> Table:
+    """Write ``rows`` under a header of ``columns`` as the named Excel Table ``name``.
+
+    The table covers the header and the data rows, padded with blank rows up to
+    ``min_rows`` (an Excel Table needs at least one data row). Columns named in
+    ``text_columns`` are formatted as text, also for rows typed later. Widths follow the
+    longest header or value, at least ``min_widths[column]``, within
+    ``MIN_WIDTH``..``MAX_WIDTH``.
+    """
+    check_table_name(name)
+    columns = [str(c) for c in columns]
+    folded = [c.strip().casefold() for c in columns]
+    if not columns or len(set(folded)) != len(folded) or "" in folded:
+        raise ValueError(f"table {name}: headers must be non-empty and distinct: {columns}")
+    rows = [list(r) for r in rows]
+    for r in rows:
+        if len(r) > len(columns):
+            raise ValueError(f"table {name}: a row has {len(r)} values for {len(columns)} columns")
+
+    write_row(ws, start_row, columns, start_col=start_col)
+    style_header(ws, start_row, start_col, len(columns))
+    for i, values in enumerate(rows, start=1):
+        write_row(ws, start_row + i, values, start_col=start_col)
+
+    last_row = start_row + max(len(rows), min_rows, 1)
+    last_col = start_col + len(columns) - 1
+    ref = f"{get_column_letter(start_col)}{start_row}:{get_column_letter(last_col)}{last_row}"
+    table = Table(displayName=name, ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
+    ws.add_table(table)
+
+    text = set(text_columns)
+    min_widths = min_widths or {}
+    for j, key in enumerate(columns):
+        col = start_col + j
+        if key in text:
+            format_as_text(ws, col, start_row + 1, last_row)
+        widths = [len(key) + _FILTER_BUTTON, min_widths.get(key, 0)]
+        set_width(ws, col, max(widths + [_display_width(r[j]) for r in rows if j < len(r)]))
+    if freeze:
+        ws.freeze_panes = ws.cell(row=start_row + 1, column=start_col)
+    return table
+
+
+def write_frame(ws: Worksheet, name: str, frame: pd.DataFrame, **kwargs) -> Table:
+    """:func:`write_table` for a DataFrame (its index is not written; reset it first)."""
+    return write_table(ws, name, list(frame.columns), frame.itertuples(index=False, name=None), **kwargs)
+
+
+def style_header(ws: Worksheet, row: int, start_col: int, n_cols: int) -> None:
+    for col in range(start_col, start_col + n_cols):
+        cell = ws.cell(row=row, column=col)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.border = HEADER_BORDER
+        cell.alignment = HEADER_ALIGNMENT
+
+
+def set_width(ws: Worksheet, col: int, width: float) -> None:
+    ws.column_dimensions[get_column_letter(col)].width = min(max(width, MIN_WIDTH), MAX_WIDTH)
+
+
+def _display_width(value: object) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, float):
+        text = f"{value:,.6g}"
+    else:
+        text = str(value)
+    return max((len(line) for line in text.splitlines()), default=0) + 1
+
+
+def format_as_text(ws: Worksheet, col: int, first_row: int, last_row: int) -> None:
+    """Format a column as text ('@'): its cells from ``first_row`` to ``last_row`` and,
+    through the column style, any cell typed further down, so ids like 001 stay text."""
+    letter = get_column_letter(col)
+    ws.column_dimensions[letter].number_format = TEXT_FORMAT
+    for row in range(first_row, last_row + 1):
+        ws.cell(row=row, column=col).number_format = TEXT_FORMAT
+
+
+def print_setup(ws: Worksheet, *, repeat_header: bool = True) -> None:
+    """Print landscape, one page wide, repeating the header row on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if repeat_header:
+        ws.print_title_rows = "1:1"
+
+
+# --------------------------------------------------------------------------- comments, dropdowns
+
+
+def add_comment(cell: Cell, text: str, *, width_chars: int = 48) -> None:
+    """Attach a note to a cell, sized to show its text without scrolling."""
+    lines = sum(max(1, math.ceil(len(line) / width_chars)) for line in text.splitlines() or [""])
+    comment = Comment(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text), AUTHOR)
+    comment.width = width_chars * 7 + 16
+    comment.height = lines * 15 + 12
+    cell.comment = comment
+
+
+def column_range(ws_title: str, col: int, first_row: int = 2, last_row: int = INPUT_ROWS) -> str:
+    """Absolute reference to one column's cells on a sheet, e.g. ``Materials!$A$2:$A$2000``."""
+    letter = get_column_letter(col)
+    return f"{quote_sheetname(ws_title)}!${letter}${first_row}:${letter}${last_row}"
+
+
+def add_dropdown(
+    ws: Worksheet,
+    cells: str,
+    source: str | Sequence[str],
+    *,
+    strict: bool = True,
+    message: str = "",
+) -> DataValidation:
+    """Offer a dropdown on ``cells`` (e.g. ``"B2:B2000"``).
+
+    ``source`` is either a fixed list of choices or a range such as the one
+    :func:`column_range` returns. With ``strict`` Excel refuses other values; otherwise
+    it warns and lets the user keep them. Blank cells are always allowed.
+    """
+    if isinstance(source, str):
+        formula = source
+    else:
+        if any("," in s or '"' in s for s in source):
+            raise ValueError(f"dropdown choices cannot contain commas or quotes: {list(source)}")
+        formula = '"' + ",".join(source) + '"'
+        if len(formula) - 2 > _LIST_LIMIT:
+            raise ValueError(f"dropdown list longer than Excel's {_LIST_LIMIT} characters: {formula}")
+    validation = DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="stop" if strict else "warning",
+        errorTitle="Not in the list",
+        error=(message or "Choose a value from the dropdown list.")[:_MESSAGE_LIMIT],
+    )
+    validation.add(cells)
+    ws.add_data_validation(validation)
+    return validation
+
+
+# --------------------------------------------------------------------------- workbook, saving
+
+
+def new_workbook(first_sheet: str) -> tuple[Workbook, Worksheet]:
+    """An empty workbook with reproducible document properties and one named sheet."""
+    wb = Workbook()
+    wb.properties.creator = AUTHOR
+    wb.properties.created = FIXED_TIMESTAMP
+    wb.properties.modified = FIXED_TIMESTAMP
+    ws = wb.active
+    ws.title = first_sheet
+    return wb, ws
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    """Serialise a workbook reproducibly.
+
+    openpyxl's ``save`` stamps the modification time and the archive members with the
+    clock; here the document properties are left as the caller set them and every
+    member gets a fixed date, so the same workbook always gives the same bytes.
+    """
+    raw = io.BytesIO()
+    ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o600 << 16
+            dst.writestr(member, src.read(info))
+    return out.getvalue()
+
+
+def content_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a workbook's members (names and uncompressed bytes).
+
+    Two files with the same digest hold the same workbook even if another zlib build
+    compressed them differently; use it to compare a committed workbook with a fresh one.
+    """
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            digest.update(info.filename.encode() + b"\0" + archive.read(info) + b"\0")
+    return digest.hexdigest()
+
+
+def save_atomic(wb: Workbook, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write ``wb`` to ``path`` whole or not at all.
+
+    The workbook is serialised in memory, written to a temporary file in the target's
+    directory and moved over the target in one step, so a reader never sees a partial
+    file and a failure leaves any previous file untouched. With ``overwrite=False`` an
+    existing file raises :class:`FileExistsError`.
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} already exists (use --force to overwrite it)")
+    data = workbook_bytes(wb)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,44 @@
+"""The planner command as a user runs it (Click's CliRunner): output, JSON and exit codes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from click.testing import CliRunner
+
+from planner.cli import cli
+
+from .conftest import write_plain
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_validate_clean_workbook(tmp_path, small_rows):
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = run("validate", path, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1]) == {"valid": True, "problems": [], "warnings": []}
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # the input is never modified
+
+
+def test_validate_lists_every_problem_with_json(tmp_path, small_rows):
+    small_rows["Offers"][0]["unit_cost"] = "cheap"
+    small_rows["Demand"][1]["period"] = 2026.5
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    result = run("validate", path, "--json")
+    assert result.exit_code == 1
+    assert "sheet Offers, row 2, column unit_cost (value 'cheap'): expected a number" in result.output
+    payload = json.loads(result.output.strip().splitlines()[-1])
+    assert payload["valid"] is False
+    assert [(p["sheet"], p["row"], p["column"], p["value"]) for p in payload["problems"]] == [
+        ("Offers", 2, "unit_cost", "cheap"), ("Demand", 3, "period", 2026.5)]
+    assert all(p["message"] for p in payload["problems"])
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run("validate").exit_code == 2
+    assert run("frobnicate").exit_code == 2
