@@ -20,6 +20,10 @@ class Problem:
     message: str
     severity: str = "error"  # or "warning"
 
+    def __post_init__(self):
+        if self.row is not None:
+            object.__setattr__(self, "row", int(self.row))
+
     def __str__(self) -> str:
         where = []
         if self.sheet:

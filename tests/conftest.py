@@ -28,6 +28,7 @@ SMALL = {
         {"source": "CN1", "material": "NdPr", "unit_cost": 40},
         {"source": "CN1", "material": "Dy", "unit_cost": 300},
         {"source": "NEW", "material": "Dy", "unit_cost": 350, "capacity": 20},
+        {"source": "LYN", "material": "Dy", "unit_cost": 400, "capacity": 20},
     ],
     "Demand": [{"material": m, "period": t, "quantity": q} for m, q in (("NdPr", 100), ("Dy", 10)) for t in (2026, 2027)],
     "Policies": [{"policy": "feoc-cap", "rule": "max_share", "selection": "bloc=FEOC", "limit": "50%"}],

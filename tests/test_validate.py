@@ -31,7 +31,7 @@ def test_small_workbook_is_clean(small_rows):
     assert data.sources.loc["MP", "owner"] == "MP"  # owner defaults to the source itself
     assert data.sources.loc["NEW", "earliest_build"] == 2026
     assert data.policies.loc[0, "limit"] == 0.5  # "50%" read as a fraction
-    assert len(data.offer_periods) == 5 * 2
+    assert len(data.offer_periods) == 6 * 2
 
 
 # (sheet, row index in the list, column, bad value, words the message must contain)
@@ -86,7 +86,8 @@ def test_every_problem_is_reported_at_once(small_rows):
 def test_duplicate_keys(small_rows):
     small_rows["Offers"].append(dict(small_rows["Offers"][2]))
     p = only(small_rows)
-    assert (p.sheet, p.row, p.column) == ("Offers", 7, "source") and "duplicate of row 4" in p.message
+    assert (p.sheet, p.row, p.column) == ("Offers", 8, "source") and "duplicate of row 4" in p.message
+    assert type(p.row) is int
 
 
 def test_soft_rule_needs_a_penalty(small_rows):
@@ -134,7 +135,7 @@ def test_switched_off_rows_are_skipped_and_cascade(small_rows):
     small_rows["Materials"][1]["include"] = "NO"  # Dy: its offers and demand go too
     checked = check(rows_to_book(small_rows))
     assert checked.errors == []
-    assert checked.skipped == {"Materials": 1, "Sources": 1, "Offers": 3, "Demand": 2}
+    assert checked.skipped == {"Materials": 1, "Sources": 1, "Offers": 4, "Demand": 2}
     assert set(checked.data.offers["source"]) == {"MP", "LYN"}
     assert any("switched off" in str(w) for w in checked.warnings)
 
@@ -145,7 +146,7 @@ def test_warnings_do_not_block(small_rows):
     small_rows["Demand"].pop()
     small_rows["Offers"][2]["capacity"] = 1  # CN1 NdPr now limited: 80 + 50 + 1 < 100? no: 131 >= 100
     small_rows["Offers"][3]["capacity"] = 1  # Dy: 1 + 20 >= 10 still fine
-    small_rows["Demand"][3]["quantity"] = 30  # Dy 2027: 1 + 20 < 30
+    small_rows["Demand"][3]["quantity"] = 50  # Dy 2027: 1 + 20 + 20 < 50
     checked = check(rows_to_book(small_rows))
     assert checked.errors == []
     kinds = {(w.sheet, w.column) for w in checked.warnings}
@@ -190,7 +191,7 @@ def test_plain_openpyxl_workbook_validates(tmp_path, small_rows):
     path = write_plain(tmp_path / "plain.xlsx", small_rows, header_case=lambda k: f"  {k.upper()} ")
     checked = load(path)
     assert checked.errors == []
-    assert math.isclose(checked.data.offer_periods["unit_cost"].sum(), 2 * (60 + 70 + 40 + 300 + 350))
+    assert math.isclose(checked.data.offer_periods["unit_cost"].sum(), 2 * (60 + 70 + 40 + 300 + 350 + 400))
 
 
 def test_plan_from_rows_raises_with_every_problem(small_rows):

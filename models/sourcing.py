@@ -1,0 +1,622 @@
+r"""The sourcing model: typed plan data → a Pyomo mixed-integer model (SPEC §3).
+
+Pipeline: :func:`build_model` prepares flat tables with pandas (one row per purchase
+variable, per build option, per policy instance), declares the sets and variables, then
+calls every function of :data:`CONSTRAINT_FAMILIES` in order and finally
+:func:`add_objective`. Each family documents its mathematics and what it runs over.
+
+Notation: o an offer (a source s selling a material m), t a period, b a build period.
+``bound[o,t]`` is the tightest upper bound the data gives on a purchase::
+
+    bound[o,t] = min(capacity[o,t], capacity[s,t], max(demand[m,t], min_order[o]))
+
+Buying more of a material than its demand has no use in a plan without stock, so a single
+offer never supplies more than the demand of its material in that period (or its minimum
+order, when that is larger: a minimum order may force buying beyond demand). The whole
+purchase may still exceed demand when several minimum orders add up.
+
+Sets (``UPPER_SNAKE``)
+    OFFER_PERIODS (s, m, t)   purchase options: inside the offer's period window
+                              [first_period, last_period] (the offer period window: no
+                              variable exists outside it), with demand for m in t, a
+                              positive bound, and for candidates t >= earliest possible
+                              supply (first build option + lead_time)
+    USE_OFFER_PERIODS         those with an offer-in-use decision: min_order > 0,
+                              contract_cost > 0, or counted by a max/min_sources policy
+    SOURCE_USE_PERIODS (s, t) sources with fixed_cost > 0, in periods they can supply
+    BUILD_OPTIONS (s, b)      candidates and the periods they may be built in:
+                              b >= earliest_build and b + lead_time <= last period
+    SHORTFALL_DEMANDS (m, t)  demand with a shortage penalty
+    SHARE_SUPPLIES (m, t)     material-periods some share policy covers
+    SOFT_POLICIES             soft policy instances that have a row
+
+Variables (``PascalCase``): Buy >= 0, Use, SourceUse, Build binary, Shortfall >= 0,
+Violation >= 0, Supply >= 0 (a material's total purchase, for share rows).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from .data import PlanData
+from .policies import COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, PolicyInstance, expand_policies
+
+# An offer counted by a min_sources policy without a minimum order is "in use" only when it
+# supplies at least this fraction of its bound (so that counting cannot be met by buying 0).
+IN_USE_FRACTION = 0.01
+
+# What a unit purchase adds to each total metric (an op column; None = 1).
+METRIC_COLUMN = {"quantity": None, "spend": "price", "co2e": "co2e", "water": "water", "waste": "waste",
+                 "risk": "risk_score"}
+
+OFFER_ATTRIBUTES = ("source", "material", "country", "bloc", "kind", "owner", "status", "risk_score",
+                    "min_order", "contract_cost", "co2e", "water", "waste")
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """A reason the data cannot be met whatever is bought, found while building."""
+
+    constraint: str
+    index: object
+    message: str
+    sheet: str
+    row: int | None
+
+
+class InfeasibleData(Exception):
+    """The model would be infeasible for reasons visible in the data alone."""
+
+    def __init__(self, obstacles: list[Obstacle]):
+        self.obstacles = obstacles
+        super().__init__("; ".join(o.message for o in obstacles[:3]))
+
+
+@dataclass
+class ModelTables:
+    """The flat tables the model was built from, kept for extraction and reports.
+
+    op          one row per Buy variable (the order of ``buy``): offer attributes, ``period``,
+                ``unit_cost``, ``tariff``, ``price`` (unit cost × (1 + tariff)), ``capacity``,
+                ``source_capacity``, ``demand``, ``bound``, ``discount``, ``candidate``,
+                ``has_use``, ``has_source_use``, ``min_in_use``
+    builds      one row per Build variable: ``source``, ``period``, ``build_cost``,
+                ``lead_time``, ``discount``
+    demand      one row per demand: ``material``, ``period``, ``quantity``,
+                ``shortage_penalty``, ``row``, ``discount``
+    policies    every policy instance, in Policies row order
+    policy_rows policy instance name → (constraint name, index) of its row; instances that
+                can never bind have no row
+    """
+
+    op: pd.DataFrame
+    builds: pd.DataFrame
+    demand: pd.DataFrame
+    policies: list[PolicyInstance]
+    buy: list = field(default_factory=list)
+    policy_rows: dict[str, str] = field(default_factory=dict)
+    obstacles: list[Obstacle] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- entry point
+
+def build_model(data: PlanData) -> pyo.ConcreteModel:
+    """The Pyomo model of ``data``. Raises :class:`InfeasibleData` when no plan can exist."""
+    m = pyo.ConcreteModel(name=data.settings.plan_name)
+    m.plan = data
+    with PauseGC():  # building creates millions of small objects; cyclic GC passes would dominate
+        m.tables = _tables(data)
+        _declare(m)
+        for add in CONSTRAINT_FAMILIES:
+            add(m)
+        add_objective(m)
+    if m.tables.obstacles:
+        raise InfeasibleData(m.tables.obstacles)
+    return m
+
+
+def _discount(data: PlanData, periods) -> np.ndarray:
+    return (1.0 + data.settings.discount_rate) ** -(np.asarray(periods, dtype=float) - data.base_period)
+
+
+def _tables(data: PlanData) -> ModelTables:
+    periods = data.periods
+    src = data.sources
+    # build options and the first period each candidate could supply
+    cand = src[src["status"] == "candidate"]
+    first = np.maximum(cand["earliest_build"].to_numpy(), periods[0])
+    last = periods[-1] - cand["lead_time"].to_numpy()
+    n = np.clip(last - first + 1, 0, None)
+    builds = pd.DataFrame({"source": np.repeat(cand.index.to_numpy(), n),
+                           "period": np.repeat(first, n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)})
+    builds["build_cost"] = builds["source"].map(src["build_cost"]).astype(float)
+    builds["lead_time"] = builds["source"].map(src["lead_time"]).astype(int)
+    builds["discount"] = _discount(data, builds["period"])
+    first_supply = (builds["period"] + builds["lead_time"]).groupby(builds["source"]).min()
+
+    op = data.offer_periods.copy()
+    offer = op["offer"].to_numpy()
+    for c in OFFER_ATTRIBUTES:
+        op[c] = data.offers[c].to_numpy()[offer]
+    op["candidate"] = (op["status"] == "candidate").to_numpy()
+    op["fixed_cost"] = op["source"].map(src["fixed_cost"]).astype(float)
+    sp = data.source_periods.set_index(["source", "period"])["capacity"]
+    op["source_capacity"] = sp.reindex(pd.MultiIndex.from_arrays([op["source"], op["period"]])).to_numpy(dtype=float)
+    dem = data.demand.set_index(["material", "period"])["quantity"]
+    op["demand"] = dem.reindex(pd.MultiIndex.from_arrays([op["material"], op["period"]])).fillna(0.0).to_numpy(dtype=float)
+    earliest = op["source"].map(first_supply).to_numpy(dtype=float)  # NaN for existing sources
+    supplies = ~op["candidate"].to_numpy() | (op["period"].to_numpy() >= earliest)
+    op["bound"] = np.fmin(np.fmin(op["capacity"].to_numpy(dtype=float), op["source_capacity"].to_numpy(dtype=float)),
+                          np.maximum(op["demand"].to_numpy(), op["min_order"].to_numpy()))
+    op = op[supplies & (op["demand"].to_numpy() > 0) & (op["bound"].to_numpy() > 0)].reset_index(drop=True)
+    op["price"] = op["unit_cost"] * (1.0 + op["tariff"])
+    op["discount"] = _discount(data, op["period"])
+
+    demand = data.demand[data.demand["quantity"] > 0].reset_index(drop=True)
+    demand = demand.assign(discount=_discount(data, demand["period"]))
+
+    policies = expand_policies(data.policies, op, periods)
+    counted = np.zeros(len(op), dtype=bool)
+    at_least = np.zeros(len(op), dtype=bool)
+    for p in policies:
+        if p.rule in COUNT_RULES and not _never_binds(p):
+            counted[p.members] = True
+            at_least[p.members] |= p.rule == "min_sources"
+    min_order = op["min_order"].to_numpy()
+    op["has_use"] = (min_order > 0) | (op["contract_cost"].to_numpy() > 0) | counted
+    op["min_in_use"] = np.where(min_order > 0, min_order, np.where(at_least, IN_USE_FRACTION * op["bound"], 0.0))
+    op["has_source_use"] = op["fixed_cost"].to_numpy() > 0
+    return ModelTables(op=op, builds=builds, demand=demand, policies=policies)
+
+
+def _declare(m: pyo.ConcreteModel) -> None:
+    """Sets and variables (see the module docstring)."""
+    tb = m.tables
+    op = tb.op
+    keys = list(zip(op["source"], op["material"], op["period"].astype(int)))
+    use = op["has_use"].to_numpy()
+    m.PERIODS = pyo.Set(initialize=m.plan.periods, ordered=True)
+    m.OFFER_PERIODS = pyo.Set(initialize=keys, dimen=3, ordered=True)
+    m.USE_OFFER_PERIODS = pyo.Set(initialize=[k for k, u in zip(keys, use) if u], dimen=3, ordered=True)
+    su = op.loc[op["has_source_use"], ["source", "period"]].drop_duplicates()
+    m.SOURCE_USE_PERIODS = pyo.Set(initialize=list(zip(su["source"], su["period"].astype(int))), dimen=2, ordered=True)
+    m.BUILD_OPTIONS = pyo.Set(initialize=list(zip(tb.builds["source"], tb.builds["period"].astype(int))), dimen=2,
+                              ordered=True)
+    short = tb.demand[tb.demand["shortage_penalty"].notna()]
+    m.SHORTFALL_DEMANDS = pyo.Set(initialize=list(zip(short["material"], short["period"].astype(int))), dimen=2,
+                                  ordered=True)
+
+    bound = dict(zip(keys, op["bound"].to_numpy(dtype=float).tolist()))
+    m.Buy = pyo.Var(m.OFFER_PERIODS, domain=pyo.NonNegativeReals, bounds=lambda _, *k: (0.0, bound[k]))
+    m.Use = pyo.Var(m.USE_OFFER_PERIODS, domain=pyo.Binary)
+    m.SourceUse = pyo.Var(m.SOURCE_USE_PERIODS, domain=pyo.Binary)
+    m.Build = pyo.Var(m.BUILD_OPTIONS, domain=pyo.Binary)
+    shortfall_ub = dict(zip(zip(short["material"], short["period"].astype(int)), short["quantity"].astype(float)))
+    m.Shortfall = pyo.Var(m.SHORTFALL_DEMANDS, domain=pyo.NonNegativeReals, bounds=lambda _, *k: (0.0, shortfall_ub[k]))
+    tb.buy = [m.Buy[k] for k in keys]
+    shares = sorted({(p.material, int(p.period)) for p in tb.policies if p.kind == "share"})
+    m.SHARE_SUPPLIES = pyo.Set(initialize=shares, dimen=2, ordered=True)
+    m.Supply = pyo.Var(m.SHARE_SUPPLIES, domain=pyo.NonNegativeReals)
+    soft = [p.name for p in tb.policies if p.soft]
+    m.SOFT_POLICIES = pyo.Set(initialize=soft, ordered=True)
+    m.Violation = pyo.Var(m.SOFT_POLICIES, domain=pyo.NonNegativeReals)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
+    """Σ coefs · variables (+ constant), without zero terms; plain variables when every coefficient is 1."""
+    coefs = np.asarray(coefs, dtype=float)
+    variables = list(variables)
+    if (coefs == 0).any():
+        keep = np.flatnonzero(coefs)
+        coefs, variables = coefs[keep], [variables[i] for i in keep]
+    if not constant and (coefs == 1).all():
+        return LinearExpression(args=variables)
+    return LinearExpression(constant=constant, linear_coefs=coefs.tolist(), linear_vars=variables)
+
+
+def _keys(op: pd.DataFrame, mask=None) -> list[tuple]:
+    sel = op if mask is None else op[mask]
+    return list(zip(sel["source"], sel["material"], sel["period"].astype(int)))
+
+
+def _built_by(m) -> dict[tuple, list]:
+    """(candidate, t) → Build variables whose supply has started by t (b + lead_time <= t)."""
+    b = m.tables.builds
+    avail: dict[tuple, list] = defaultdict(list)
+    last = m.plan.periods[-1]
+    for s, p, lead in zip(b["source"], b["period"].astype(int), b["lead_time"]):
+        for t in range(p + lead, last + 1):
+            avail[s, t].append(m.Build[s, p])
+    return avail
+
+
+def _constraint(m, name: str, index: list, exprs: dict) -> None:
+    """Add ``name`` over ``index`` (a list of keys) with one expression per key."""
+    dimen = len(index[0]) if index and isinstance(index[0], tuple) else 1
+    iset = pyo.Set(initialize=index, dimen=dimen, ordered=True)
+    m.add_component(f"{name}_index", iset)
+    m.add_component(name, pyo.Constraint(iset, rule=lambda _, *k: exprs[k if len(k) > 1 else k[0]]))
+
+
+# --------------------------------------------------------------------------- constraint families
+
+def add_demand(m) -> None:
+    r"""Demand is met, by purchases or (where a shortage penalty exists) by shortfall.
+
+    demand_met[m, t]:  Σ_{o sells m} Buy[o, t] + Shortfall[m, t] >= demand[m, t]
+    over every demand with quantity > 0. Purchases may exceed demand (minimum orders).
+    """
+    tb = m.tables
+    groups = tb.op.groupby(["material", "period"]).indices
+    exprs, index = {}, []
+    for mat, t, q, row in zip(tb.demand["material"], tb.demand["period"].astype(int), tb.demand["quantity"],
+                              tb.demand["row"]):
+        pos = groups.get((mat, t), ())
+        terms = [tb.buy[i] for i in pos]
+        if (mat, t) in m.Shortfall:
+            terms.append(m.Shortfall[mat, t])
+        if not terms:
+            tb.obstacles.append(Obstacle("demand_met", (mat, t), f"no offer can supply {mat} in {t} (demand {q:g})",
+                                         "Demand", int(row)))
+            continue
+        exprs[mat, t] = _linear([1.0] * len(terms), terms) >= float(q)
+        index.append((mat, t))
+    _constraint(m, "demand_met", index, exprs)
+
+
+def add_offer_capacity(m) -> None:
+    r"""An offer never supplies more than its bound, and nothing when it is not in use.
+
+    offer_capacity[o, t]:  Buy[o, t] <= bound[o, t] · Use[o, t]     over USE_OFFER_PERIODS
+    Buy[o, t] <= bound[o, t] otherwise, as a variable bound (no row).
+    """
+    op = m.tables.op
+    sel = op["has_use"].to_numpy()
+    keys, bound = _keys(op, sel), op.loc[sel, "bound"].tolist()
+    exprs = {k: m.Buy[k] - b * m.Use[k] <= 0 for k, b in zip(keys, bound)}
+    _constraint(m, "offer_capacity", keys, exprs)
+
+
+def add_min_order(m) -> None:
+    r"""An offer in use supplies at least its minimum order.
+
+    offer_min_order[o, t]:  Buy[o, t] >= min_in_use[o] · Use[o, t]
+    over USE_OFFER_PERIODS with min_in_use > 0, where min_in_use = min_order, or, for an
+    offer counted by a min_sources policy without a minimum order, IN_USE_FRACTION ·
+    bound[o, t] (an offer "in use" must actually supply something).
+    """
+    op = m.tables.op
+    sel = op["has_use"].to_numpy() & (op["min_in_use"].to_numpy() > 0)
+    keys, low = _keys(op, sel), op.loc[sel, "min_in_use"].tolist()
+    exprs = {k: m.Buy[k] - q * m.Use[k] >= 0 for k, q in zip(keys, low)}
+    _constraint(m, "offer_min_order", keys, exprs)
+
+
+def add_source_capacity(m) -> None:
+    r"""A source supplies at most its capacity over all its materials.
+
+    source_capacity[s, t]:  Σ_{o of s} Buy[o, t] <= capacity[s, t] · x[s, t]
+    with x = SourceUse[s, t] when the source has a fixed cost, Σ_{b + lead <= t} Build[s, b]
+    for a candidate, else 1. Over (s, t) with a finite capacity and at least two offers
+    whose bounds add up to more than it (otherwise the variable bounds already imply it).
+    """
+    tb, op = m.tables, m.tables.op
+    built = _built_by(m)
+    exprs, index = {}, []
+    for (s, t), pos in op.groupby(["source", "period"]).indices.items():
+        cap = op["source_capacity"].iat[pos[0]]
+        if len(pos) < 2 or math.isnan(cap) or op["bound"].to_numpy()[pos].sum() <= cap:
+            continue
+        t = int(t)
+        if (s, t) in m.SourceUse:
+            gate = [m.SourceUse[s, t]]
+        elif op["candidate"].iat[pos[0]]:
+            gate = built[s, t]
+        else:
+            gate = []
+        terms = [tb.buy[i] for i in pos]
+        rhs = 0.0 if gate else cap
+        exprs[s, t] = _linear([1.0] * len(terms) + [-cap] * len(gate), terms + gate) <= rhs
+        index.append((s, t))
+    _constraint(m, "source_capacity", index, exprs)
+
+
+def add_source_in_use(m) -> None:
+    r"""Nothing is bought from a source with a fixed cost unless it is in use (strong form).
+
+    source_in_use[o, t]:  Use[o, t] <= SourceUse[s, t]               when o has Use
+                          Buy[o, t] <= bound[o, t] · SourceUse[s, t]  otherwise
+    over offers of sources with a fixed cost. One row per offer (not one per source) keeps
+    the LP relaxation strong: with one period this is the strong formulation of the
+    capacitated facility location problem (x_ij <= d_j · y_i).
+    """
+    op = m.tables.op
+    sel = op["has_source_use"].to_numpy()
+    exprs, keys = {}, _keys(op, sel)
+    for k, has_use, b in zip(keys, op.loc[sel, "has_use"], op.loc[sel, "bound"]):
+        su = m.SourceUse[k[0], k[2]]
+        exprs[k] = (m.Use[k] - su <= 0) if has_use else (m.Buy[k] - b * su <= 0)
+    _constraint(m, "source_in_use", keys, exprs)
+
+
+def add_candidate_build(m) -> None:
+    r"""A candidate is built at most once and supplies only from its build period + lead time.
+
+    candidate_build_once[s]:            Σ_b Build[s, b] <= 1      (candidates with 2+ options)
+    candidate_source_built[s, t]:       SourceUse[s, t] <= Σ_{b + lead <= t} Build[s, b]
+    candidate_offer_built[o, t]:        Use[o, t] <= Σ_{b + lead <= t} Build[s, b]   when o has Use
+                                        Buy[o, t] <= bound[o, t] · Σ_{b + lead <= t} Build[s, b]
+    the offer rows over candidate offers whose source has no fixed cost (otherwise the
+    SourceUse row gates them). Build options start at earliest_build (BUILD_OPTIONS), and
+    no Buy variable exists before the first option + lead_time (OFFER_PERIODS).
+    """
+    tb, op = m.tables, m.tables.op
+    built = _built_by(m)
+    per_source = tb.builds.groupby("source")["period"].apply(list)
+    once = {s: _linear([1.0] * len(ps), [m.Build[s, p] for p in ps]) <= 1 for s, ps in per_source.items() if len(ps) > 1}
+    _constraint(m, "candidate_build_once", list(once), once)
+
+    cand = op["candidate"].to_numpy()
+    su = op.loc[cand & op["has_source_use"].to_numpy(), ["source", "period"]].drop_duplicates()
+    src_keys = list(zip(su["source"], su["period"].astype(int)))
+    src_exprs = {k: _linear([1.0] + [-1.0] * len(built[k]), [m.SourceUse[k]] + built[k]) <= 0 for k in src_keys}
+    _constraint(m, "candidate_source_built", src_keys, src_exprs)
+
+    sel = cand & ~op["has_source_use"].to_numpy()
+    exprs, keys = {}, _keys(op, sel)
+    for k, has_use, b in zip(keys, op.loc[sel, "has_use"], op.loc[sel, "bound"]):
+        gate = built[k[0], k[2]]
+        head, coef = (m.Use[k], 1.0) if has_use else (m.Buy[k], b)
+        exprs[k] = _linear([1.0] + [-coef] * len(gate), [head] + gate) <= 0
+    _constraint(m, "candidate_offer_built", keys, exprs)
+
+
+def add_policy_shares(m) -> None:
+    r"""Share rules: the selection's quantity against all quantity of the material and period.
+
+    material_supply[m, t]: Supply[m, t] = Σ_{o sells m} Buy[o, t]    for (m, t) with a share row
+    policy_max_share[p]:   Σ_{o∈sel} Buy[o, t] - limit · Supply[m, t] - Violation[p] <= 0
+    policy_min_share[p]:   Σ_{o∈sel} Buy[o, t] - limit · Supply[m, t] + Violation[p] >= 0
+    over every share instance p = (policy, material, period, selection) that can bind;
+    Violation only for soft instances, in quantity units (penalty per unit in the objective).
+    Supply keeps each share row as sparse as its selection (``country=*`` would otherwise
+    repeat every purchase of the material once per country).
+    """
+    _add_policies(m, SHARE_RULES, _share_coefs)
+    tb = m.tables
+    supply = {}
+    for p in tb.policies:
+        if p.name in tb.policy_rows and p.kind == "share":
+            supply.setdefault((p.material, int(p.period)), p.scope)
+    exprs = {k: _linear([1.0] + [-1.0] * len(pos), [m.Supply[k]] + [tb.buy[i] for i in pos]) == 0
+             for k, pos in supply.items()}
+    _constraint(m, "material_supply", list(exprs), exprs)
+
+
+def add_policy_counts(m) -> None:
+    r"""Count rules: the number of offers of the selection in use for the material and period.
+
+    policy_max_sources[p]:  Σ_{o∈sel} Use[o,t] - Violation[p] <= limit
+    policy_min_sources[p]:  Σ_{o∈sel} Use[o,t] + Violation[p] >= limit
+    Every counted offer has a Use decision; "in use" means Buy >= min_in_use (offer_min_order).
+    """
+    _add_policies(m, COUNT_RULES, lambda m, p: (p.members, np.ones(len(p.members)), p.limit))
+
+
+def add_policy_totals(m) -> None:
+    r"""Total rules: a metric summed over the selection, its material(s) and period(s).
+
+    policy_max_total[p]:  Σ_{o∈sel, t∈T} metric[o,t] · Buy[o,t] - Violation[p] <= limit
+    policy_min_total[p]:  Σ_{o∈sel, t∈T} metric[o,t] · Buy[o,t] + Violation[p] >= limit
+    metric: quantity 1; spend = unit_cost · (1 + tariff), undiscounted and without carbon or
+    risk prices (what the purchase budget line reads); co2e, water, waste per unit; risk =
+    risk_score (risk points × quantity). T is one period, or every period for "horizon".
+    """
+    def coefs(m, p):
+        col = METRIC_COLUMN[p.metric]
+        values = np.ones(len(p.members)) if col is None else m.tables.op[col].to_numpy(dtype=float)[p.members]
+        return p.members, values, p.limit
+    _add_policies(m, TOTAL_RULES, coefs)
+
+
+def _share_coefs(m, p: PolicyInstance):
+    """Members with coefficient 1 and the material's Supply with -limit (position -1)."""
+    return np.append(p.members, -1), np.append(np.ones(len(p.members)), -p.limit), 0.0
+
+
+def _never_binds(p: PolicyInstance) -> bool:
+    """A max rule that holds whatever is bought: a share limit of 100%, or no more offers than the count limit."""
+    return p.is_max and ((p.kind == "share" and p.limit >= 1) or (p.kind == "count" and len(p.members) <= p.limit))
+
+
+def _add_policies(m, rules: tuple[str, str], coefs) -> None:
+    """One constraint component per rule, indexed by instance name; skips rows that cannot bind."""
+    tb = m.tables
+    for rule in rules:
+        exprs, index = {}, []
+        for p in tb.policies:
+            if p.rule != rule:
+                continue
+            pos, c, rhs = coefs(m, p)
+            keep = c != 0
+            pos, c = pos[keep], c[keep]
+            # a max row with no positive term, or a min row with no negative term and rhs <= 0, always holds
+            if (p.is_max and not (c > 0).any() and rhs >= 0) or (not p.is_max and rhs <= 0 and not (c < 0).any()):
+                continue
+            if _never_binds(p):
+                continue
+            if p.kind == "count" and not p.is_max and len(pos) < rhs and not p.soft:
+                tb.obstacles.append(Obstacle(
+                    f"policy_{rule}", p.name, f"{p.name}: only {len(pos)} offers can be in use, fewer than {rhs:g}",
+                    "Policies", p.row))
+                continue
+            if not len(pos) and not p.soft:
+                tb.obstacles.append(Obstacle(
+                    f"policy_{rule}", p.name, f"{p.name}: nothing is selected, so at least {rhs:g} cannot be reached",
+                    "Policies", p.row))
+                continue
+            if p.kind == "count":
+                variables = [m.Use[k] for k in _keys(tb.op.iloc[pos])]
+            else:
+                variables = [tb.buy[i] if i >= 0 else m.Supply[p.material, int(p.period)] for i in pos]
+            coef = c.tolist()
+            if p.soft:
+                variables.append(m.Violation[p.name])
+                coef.append(-1.0 if p.is_max else 1.0)
+            body = _linear(coef, variables)
+            exprs[p.name] = body <= rhs if p.is_max else body >= rhs
+            index.append(p.name)
+            tb.policy_rows[p.name] = f"policy_{rule}"
+        _constraint(m, f"policy_{rule}", index, exprs)
+
+
+CONSTRAINT_FAMILIES = (
+    add_demand,
+    add_offer_capacity,
+    add_min_order,
+    add_source_capacity,
+    add_source_in_use,
+    add_candidate_build,
+    add_policy_shares,
+    add_policy_counts,
+    add_policy_totals,
+)
+
+
+# --------------------------------------------------------------------------- objective
+
+# (expression name, label for reports), in report order
+COST_COMPONENTS = (
+    ("cost_purchase", "Purchases incl. tariffs"),
+    ("cost_carbon", "Carbon price"),
+    ("cost_risk", "Risk price"),
+    ("cost_contract", "Contract costs"),
+    ("cost_fixed", "Source fixed costs"),
+    ("cost_build", "Build costs"),
+    ("cost_shortage", "Shortage penalties"),
+    ("cost_penalty", "Soft-policy penalties"),
+)
+
+
+def add_objective(m) -> None:
+    r"""Minimise the discounted total cost, kept as one named expression per component.
+
+    total_cost = Σ_t discount[t] · ( Σ_o Buy[o,t] · (unit_cost · (1 + tariff) + carbon_price · co2e
+                                                    + risk_price · risk_score)
+                                     + Σ_o contract_cost[o] · Use[o,t] + Σ_s fixed_cost[s] · SourceUse[s,t]
+                                     + Σ_m shortage_penalty[m,t] · Shortfall[m,t]
+                                     + Σ_p penalty[p] · Violation[p] )
+                 + Σ_{s,b} discount[b] · build_cost[s] · Build[s,b]
+    discount[t] = (1 + discount_rate)^-(t - base_period). A violation of a "horizon"
+    instance is charged at the base period (undiscounted).
+    """
+    tb, op, s = m.tables, m.tables.op, m.plan.settings
+    d = op["discount"].to_numpy()
+    m.cost_purchase = pyo.Expression(expr=_linear(d * op["price"].to_numpy(), tb.buy))
+    m.cost_carbon = pyo.Expression(expr=_linear(d * s.carbon_price * op["co2e"].to_numpy(), tb.buy))
+    m.cost_risk = pyo.Expression(expr=_linear(d * s.risk_price * op["risk_score"].to_numpy(), tb.buy))
+    use = op["has_use"].to_numpy()
+    m.cost_contract = pyo.Expression(expr=_linear(
+        (d * op["contract_cost"].to_numpy())[use], [m.Use[k] for k in _keys(op, use)]))
+    fixed = op.loc[op["has_source_use"], ["source", "period", "fixed_cost", "discount"]].drop_duplicates(["source", "period"])
+    m.cost_fixed = pyo.Expression(expr=_linear(
+        fixed["fixed_cost"] * fixed["discount"], [m.SourceUse[k] for k in zip(fixed["source"], fixed["period"].astype(int))]))
+    b = tb.builds
+    m.cost_build = pyo.Expression(expr=_linear(
+        b["build_cost"] * b["discount"], [m.Build[k] for k in zip(b["source"], b["period"].astype(int))]))
+    short = tb.demand[tb.demand["shortage_penalty"].notna()]
+    m.cost_shortage = pyo.Expression(expr=_linear(
+        short["shortage_penalty"] * short["discount"], [m.Shortfall[k] for k in zip(short["material"], short["period"].astype(int))]))
+    soft = [p for p in tb.policies if p.soft]
+    pdisc = [1.0 if p.period == HORIZON else float(_discount(m.plan, [p.period])[0]) for p in soft]
+    m.cost_penalty = pyo.Expression(expr=_linear(
+        [p.penalty * f for p, f in zip(soft, pdisc)], [m.Violation[p.name] for p in soft]))
+    m.total_cost = pyo.Objective(expr=sum(getattr(m, name) for name, _ in COST_COMPONENTS), sense=pyo.minimize)
+
+
+# --------------------------------------------------------------------------- results
+
+def cost_components(m) -> dict[str, float]:
+    """Each cost component (discounted) at the values loaded in the model's variables."""
+    return {name: float(pyo.value(getattr(m, name), exception=False) or 0.0) for name, _ in COST_COMPONENTS}
+
+
+def purchases(m, buy: pd.Series) -> pd.DataFrame:
+    """The op table with ``quantity`` (from the Buy values, indexed like OFFER_PERIODS)."""
+    op = m.tables.op
+    q = buy.reindex(pd.MultiIndex.from_arrays([op["source"], op["material"], op["period"].astype(int)])).to_numpy()
+    return op.assign(quantity=np.nan_to_num(q))
+
+
+def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
+    r"""Each policy instance's shadow price: the objective change per unit of relaxation of its limit.
+
+    From the row duals y of the LP with the integer decisions fixed (HiGHS sign: objective
+    change per unit increase of the row's active bound), for a minimisation:
+
+    max_total   +y            (relaxing raises the bound)
+    min_total   -y            (relaxing lowers the bound)
+    max_share   +y · S / 100  per percentage point; the row is Σ_sel - limit · S <= 0, so a
+    min_share   -y · S / 100  limit change of δ moves its bound by δ · S (S = the material's
+                              purchases in the period, at the solution)
+    counts      NaN           (Use is fixed in that LP: no marginal information)
+
+    So a binding policy has a shadow price <= 0 (relaxing it saves money) in discounted
+    currency; an instance without a row (it can never bind) has 0.
+    """
+    q = purchases(m, buy)["quantity"].to_numpy()
+    out = {}
+    for p in m.tables.policies:
+        name = m.tables.policy_rows.get(p.name)
+        if p.kind == "count":
+            out[p.name] = np.nan
+            continue
+        y = float(duals[name].get(p.name, 0.0)) if name in duals else 0.0
+        scale = q[p.scope].sum() / 100.0 if p.kind == "share" else 1.0
+        out[p.name] = (y if p.is_max else -y) * scale
+    return pd.Series(out, dtype=float, name="shadow_price")
+
+
+def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Series | None = None,
+                   tol: float = 1e-6) -> pd.DataFrame:
+    """One row per policy instance: limit, achieved, slack, binding, violation, penalty, shadow price.
+
+    ``achieved`` is in the limit's unit (a share as a fraction, a count of offers buying
+    more than ``tol``, a total in the metric's unit); ``slack`` = limit - achieved for max
+    rules, achieved - limit for min rules (negative when violated). Shares' ``violation`` is
+    in quantity units (the row's unit).
+    """
+    op = purchases(m, buy)
+    q = op["quantity"].to_numpy()
+    rows = []
+    for p in m.tables.policies:
+        if p.kind == "share":
+            total = q[p.scope].sum()
+            achieved = q[p.members].sum() / total if total > tol else np.nan
+        elif p.kind == "count":
+            achieved = float((q[p.members] > tol).sum())
+        else:
+            col = METRIC_COLUMN[p.metric]
+            w = 1.0 if col is None else op[col].to_numpy(dtype=float)[p.members]
+            achieved = float((w * q[p.members]).sum())
+        slack = (p.limit - achieved) if p.is_max else (achieved - p.limit)
+        v = float(violation.get(p.name, 0.0)) if p.soft else 0.0
+        rows.append(dict(
+            policy=p.policy, instance=p.name, rule=p.rule, material=p.material, period=p.period,
+            selection=p.selection, metric=p.metric, limit=p.limit, achieved=achieved, slack=slack,
+            binding=bool(p.name in m.tables.policy_rows and not np.isnan(slack) and slack <= tol * max(1.0, abs(p.limit))),
+            soft=p.soft, violation=v, penalty=(p.penalty * v if p.soft else 0.0),
+            shadow_price=(np.nan if shadow_prices is None else float(shadow_prices.get(p.name, np.nan))),
+            row=p.row, constraint=m.tables.policy_rows.get(p.name),
+        ))
+    return pd.DataFrame(rows)

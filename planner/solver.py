@@ -1,0 +1,305 @@
+"""The only module that talks to the solver.
+
+A Pyomo model is compiled to matrix form with Pyomo's ``LinearStandardFormCompiler`` and
+handed to HiGHS in one ``highspy.Highs.passModel`` call (measured faster than Pyomo's HiGHS
+interfaces: see ``benchmarks/handoff.py``). After the solve:
+
+- values of every variable are mapped back in bulk (one pandas Series per Pyomo Var,
+  indexed like the Var) and loaded into the model, so its expressions can be evaluated;
+- with the integer decisions fixed at their values, the LP is re-solved for row duals,
+  from which :func:`models.sourcing.shadow_prices` derives each policy instance's shadow
+  price;
+- :func:`verify` checks the values against every row, bound and integrality of the
+  compiled model and reports the largest violation and where it is.
+
+HiGHS's own console output is always off; progress goes to the caller's callback.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import highspy
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.common.enums import ObjectiveSense
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from models.sourcing import shadow_prices
+
+STATUSES = ("optimal", "time_limit_feasible", "time_limit_no_solution", "infeasible", "unbounded", "error")
+PROGRESS_EVERY_S = 1.0  # least time between two progress reports (improving solutions are always reported)
+
+# (elapsed s, incumbent or None, bound or None, relative gap or None)
+ProgressCallback = Callable[[float, float | None, float | None, float | None], None]
+
+_MS = highspy.HighsModelStatus
+_STOPPED = {_MS.kTimeLimit, _MS.kIterationLimit, _MS.kSolutionLimit, _MS.kInterrupt, _MS.kObjectiveBound,
+            _MS.kObjectiveTarget}
+_SOLUTION_FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
+
+
+@dataclass(frozen=True)
+class Violation:
+    """The largest violation of a solution, and where: ``where`` is e.g. ``offer_capacity[('S1', 'A', 2027)]``."""
+
+    amount: float
+    where: str | None
+    kind: str | None  # "row", "bound" or "integrality"
+
+
+@dataclass
+class Compiled:
+    """The model in matrix form, as HiGHS receives it (CSC matrix, one row per row bound kept)."""
+
+    repn: object  # pyomo LinearStandardFormInfo
+    cost: np.ndarray
+    offset: float
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray  # bool per column
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    seconds: float
+
+    @property
+    def num_col(self) -> int:
+        return len(self.cost)
+
+    @property
+    def num_row(self) -> int:
+        return len(self.row_lower)
+
+
+@dataclass
+class SolveResult:
+    """What a solve produced.
+
+    status          one of STATUSES
+    objective       objective of the incumbent (None without one)
+    bound           best proven lower bound (None when unknown)
+    gap             relative gap (objective - bound) / |objective| (0 when optimal LP)
+    solver_seconds  HiGHS's own run time (getRunTime) of the main solve
+    values          Var name → Series of values indexed like the Var (every Var of the model)
+    duals           Constraint name → Series of row duals of the LP with integers fixed (HiGHS
+                    sign: change of the objective per unit increase of the row's active bound)
+    shadow_prices   policy instance name → objective change per unit of limit relaxation
+                    (≤ 0 when the policy binds; shares per percentage point; see
+                    models.sourcing.shadow_prices)
+    max_violation   largest violation of the incumbent over rows, bounds and integrality
+    timings         seconds for compile, pass, solve, duals, extract
+    """
+
+    status: str
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    solver_seconds: float = 0.0
+    highs_version: str = ""
+    message: str = ""
+    values: dict[str, pd.Series] = field(default_factory=dict)
+    duals: dict[str, pd.Series] = field(default_factory=dict)
+    shadow_prices: pd.Series | None = None
+    max_violation: Violation | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in ("optimal", "time_limit_feasible")
+
+
+def highs_version() -> str:
+    return highspy.Highs().version()
+
+
+def compile_model(model: pyo.ConcreteModel) -> Compiled:
+    """Compile ``model`` to matrix form (mixed form: each row keeps its sense)."""
+    start = time.perf_counter()
+    repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=ObjectiveSense.minimize)
+    n = len(repn.columns)
+    cost = repn.c.toarray().ravel() if repn.c.shape[0] else np.zeros(n)
+    lower = np.fromiter((-math.inf if v.lb is None else v.lb for v in repn.columns), float, n)
+    upper = np.fromiter((math.inf if v.ub is None else v.ub for v in repn.columns), float, n)
+    integer = np.fromiter((v.is_integer() for v in repn.columns), bool, n)
+    rhs = np.asarray(repn.rhs, dtype=float)
+    kind = np.fromiter((r.bound_type for r in repn.rows), np.int8, len(repn.rows))
+    return Compiled(
+        repn=repn, cost=cost, offset=float(repn.c_offset[0]) if len(repn.c_offset) else 0.0,
+        col_lower=lower, col_upper=upper, integer=integer,
+        row_lower=np.where(kind == 1, -math.inf, rhs), row_upper=np.where(kind == -1, math.inf, rhs),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _highs(c: Compiled, time_limit_s, mip_gap, threads) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    if mip_gap is not None:
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+        highspy.Highs.resetGlobalScheduler(True)
+    A = c.repn.A
+    h.passModel(c.num_col, c.num_row, A.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
+                c.offset, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper,
+                A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
+                c.integer.astype(np.int32))
+    return h
+
+
+def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: float | None = None,
+          threads: int | None = None, progress: ProgressCallback | None = None, duals: bool = True,
+          load: bool = True, relax_integrality: bool = False) -> SolveResult:
+    """Solve ``model`` with HiGHS; see :class:`SolveResult`. Never raises for solver outcomes.
+
+    ``relax_integrality`` solves the LP relaxation instead (its objective is the root bound
+    before cuts); ``load`` writes the values into the model's variables.
+    """
+    t0 = time.perf_counter()
+    c = compile_model(model)
+    if relax_integrality:
+        c.integer[:] = False
+    timings = {"compile": c.seconds}
+    t = time.perf_counter()
+    h = _highs(c, time_limit_s, mip_gap, threads)
+    timings["pass"] = time.perf_counter() - t
+    if progress is not None:
+        _subscribe(h, progress)
+    t = time.perf_counter()
+    h.run()
+    timings["solve"] = time.perf_counter() - t
+    result = SolveResult(status="error", solver_seconds=h.getRunTime(), highs_version=h.version(), timings=timings)
+    ms, info = h.getModelStatus(), h.getInfo()
+    has_x = info.primal_solution_status == _SOLUTION_FEASIBLE or ms == _MS.kModelEmpty
+    result.message = h.modelStatusToString(ms)
+    if ms in (_MS.kOptimal, _MS.kModelEmpty):
+        result.status = "optimal"
+    elif ms in _STOPPED:
+        result.status = "time_limit_feasible" if has_x else "time_limit_no_solution"
+    elif ms in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
+        # every cost is >= 0 and every variable bounded below, so "unbounded or infeasible" is infeasible
+        result.status = "infeasible"
+    elif ms == _MS.kUnbounded:
+        result.status = "unbounded"
+    if not (result.has_solution and has_x):
+        result.timings["total"] = time.perf_counter() - t0
+        return result
+
+    t = time.perf_counter()
+    x = np.asarray(h.getSolution().col_value, dtype=float) if c.num_col else np.zeros(0)
+    result.objective = float(info.objective_function_value) if c.num_col else c.offset
+    if c.integer.any():
+        result.bound = float(info.mip_dual_bound)
+        result.gap = float(info.mip_gap)
+    else:
+        result.bound, result.gap = result.objective, 0.0
+    result.values = _values(model, c, x)
+    result.max_violation = _violation(c, x)
+    if load:
+        _load(c, x)
+    timings["extract"] = time.perf_counter() - t
+    if duals:
+        t = time.perf_counter()
+        y = _fixed_lp_duals(h, c, x)
+        if y is not None:
+            result.duals = _row_series(c, y)
+            result.shadow_prices = shadow_prices(model, result.duals, result.values["Buy"])
+        timings["duals"] = time.perf_counter() - t
+    result.timings["total"] = time.perf_counter() - t0
+    return result
+
+
+def _subscribe(h: highspy.Highs, progress: ProgressCallback) -> None:
+    last = [-math.inf]
+
+    def report(e, always: bool) -> None:
+        d = e.data_out
+        if not always and d.running_time - last[0] < PROGRESS_EVERY_S:
+            return
+        last[0] = d.running_time
+        finite = lambda v: float(v) if math.isfinite(v) and abs(v) < 1e50 else None  # noqa: E731
+        progress(float(d.running_time), finite(d.objective_function_value), finite(d.mip_dual_bound),
+                 finite(d.mip_gap))
+
+    h.cbMipImprovingSolution.subscribe(lambda e: report(e, True))
+    h.cbMipInterrupt.subscribe(lambda e: report(e, False))
+
+
+def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray | None:
+    """Row duals of the LP with every integer column fixed at its (rounded) value."""
+    if c.num_row == 0:
+        return np.zeros(0)
+    ints = np.flatnonzero(c.integer)
+    if len(ints):
+        h.clearSolver()
+        fixed = np.round(x[ints])
+        h.changeColsBounds(len(ints), ints.astype(np.int32), fixed, fixed)
+        h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
+        h.setOptionValue("time_limit", 1e30)
+        h.run()
+        if h.getModelStatus() != _MS.kOptimal:
+            return None
+    return np.asarray(h.getSolution().row_dual, dtype=float)
+
+
+def _values(model: pyo.ConcreteModel, c: Compiled, x: np.ndarray) -> dict[str, pd.Series]:
+    """Every Var of the model as a Series; variables the compiler dropped (in no row, no cost) take their lower bound."""
+    at = {id(v): i for i, v in enumerate(c.repn.columns)}
+    out = {}
+    for var in model.component_objects(pyo.Var, active=True):
+        keys = list(var.keys())
+        vals = [x[at[id(v)]] if id(v) in at else (v.lb or 0.0) for v in var.values()]
+        index = pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
+        out[var.name] = pd.Series(vals, index=index, dtype=float, name=var.name)
+    return out
+
+
+def _load(c: Compiled, x: np.ndarray) -> None:
+    for v, val in zip(c.repn.columns, x.tolist()):
+        v.set_value(round(val) if v.is_integer() else val, skip_validation=True)
+
+
+def _row_series(c: Compiled, y: np.ndarray) -> dict[str, pd.Series]:
+    by: dict[str, tuple[list, list]] = {}
+    for r, val in zip(c.repn.rows, y.tolist()):
+        keys, vals = by.setdefault(r.constraint.parent_component().name, ([], []))
+        keys.append(r.constraint.index())
+        vals.append(val)
+    return {name: pd.Series(vals, index=pd.MultiIndex.from_tuples(keys) if isinstance(keys[0], tuple) else pd.Index(keys),
+                            dtype=float, name=name)
+            for name, (keys, vals) in by.items()}
+
+
+def _violation(c: Compiled, x: np.ndarray) -> Violation:
+    """Largest violation of rows, column bounds and integrality at ``x``."""
+    candidates = []
+    if c.num_row:
+        act = c.repn.A @ x
+        rv = np.maximum(c.row_lower - act, act - c.row_upper)
+        i = int(np.argmax(rv))
+        candidates.append((float(rv[i]), c.repn.rows[i].constraint.name, "row"))
+    if c.num_col:
+        bv = np.maximum(c.col_lower - x, x - c.col_upper)
+        j = int(np.argmax(bv))
+        candidates.append((float(bv[j]), c.repn.columns[j].name, "bound"))
+        iv = np.where(c.integer, np.abs(x - np.round(x)), 0.0)
+        k = int(np.argmax(iv))
+        candidates.append((float(iv[k]), c.repn.columns[k].name, "integrality"))
+    if not candidates:
+        return Violation(0.0, None, None)
+    amount, where, kind = max(candidates, key=lambda v: v[0])
+    return Violation(max(amount, 0.0), where if amount > 0 else None, kind if amount > 0 else None)
+
+
+def verify(model: pyo.ConcreteModel, values: dict[str, pd.Series]) -> Violation:
+    """Check ``values`` (as in :attr:`SolveResult.values`) against every row, bound and integrality."""
+    c = compile_model(model)
+    lookup = {name: s.to_dict() for name, s in values.items()}
+    x = np.fromiter((lookup[v.parent_component().name][v.index()] for v in c.repn.columns), float, c.num_col)
+    return _violation(c, x)

@@ -1,0 +1,182 @@
+"""One known-answer model per constraint family and cost component; optima computed by hand."""
+
+import pytest
+
+from models import InfeasibleData, build_model, cost_components
+from modelcase import bought, book, close, optimum, solve_book
+from planner.solver import verify
+from planner.validate import plan_from_rows
+
+Y = 2030
+
+
+def test_demand_met_cheapest_first():
+    # A: 60 t at 10, B: unlimited at 20; demand 100 → 60·10 + 40·20 = 1400
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 10, "capacity": 60},
+                 {"source": "B", "material": "Nd", "unit_cost": 20}],
+                [{"material": "Nd", "period": Y, "quantity": 100}])
+    model, r = solve_book(rows)
+    assert close(r.objective, 1400)
+    assert close(bought(r, "A", "Nd", Y), 60) and close(bought(r, "B", "Nd", Y), 40)
+    assert model.demand_met["Nd", Y].lower == 100
+
+
+def test_shortfall_at_the_penalty_and_demand_row_overrides_setting():
+    # only 60 t available at 10; 40 t short at 15 (setting) → 600 + 600 = 1200;
+    # in 2031 the Demand row's penalty 50 makes buying the dear offer (30) cheaper: 60·10 + 40·30 = 1800
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 10, "capacity": 60},
+                 {"source": "B", "material": "Nd", "unit_cost": 30, "first_period": Y + 1}],
+                [{"material": "Nd", "period": Y, "quantity": 100},
+                 {"material": "Nd", "period": Y + 1, "quantity": 100, "shortage_penalty": 50}],
+                settings={"shortage_penalty": 15})
+    model, r = solve_book(rows)
+    assert close(r.objective, 1200 + 1800)
+    assert close(r.values["Shortfall"]["Nd", Y], 40) and close(r.values["Shortfall"]["Nd", Y + 1], 0)
+    assert close(cost_components(model)["cost_shortage"], 600)
+
+
+def test_hard_demand_without_any_offer_is_reported_as_infeasible_data():
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 10, "first_period": Y + 1}],
+                [{"material": "Nd", "period": Y, "quantity": 5}, {"material": "Nd", "period": Y + 1, "quantity": 5}])
+    with pytest.raises(InfeasibleData) as e:
+        build_model(plan_from_rows(rows))
+    (o,) = e.value.obstacles
+    assert (o.constraint, o.index, o.sheet, o.row) == ("demand_met", ("Nd", Y), "Demand", 2)
+
+
+@pytest.mark.parametrize("demand, expected, a_used", [(40, 480, 0), (60, 700, 1)])
+def test_offer_capacity_with_contract_cost(demand, expected, a_used):
+    # A: 10/t plus 100 per period in use; B: 12/t. 40 t: A 500 > B 480; 60 t: A 700 < B 720
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 10, "contract_cost": 100},
+                 {"source": "B", "material": "Nd", "unit_cost": 12}],
+                [{"material": "Nd", "period": Y, "quantity": demand}])
+    model, r = solve_book(rows)
+    assert close(r.objective, expected)
+    assert round(r.values["Use"]["A", "Nd", Y]) == a_used
+    assert ("A", "Nd", Y) in model.offer_capacity and ("B", "Nd", Y) not in model.Use
+
+
+def test_pure_capacity_is_a_variable_bound_not_a_row():
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 10, "capacity": 60},
+                 {"source": "B", "material": "Nd", "unit_cost": 20}],
+                [{"material": "Nd", "period": Y, "quantity": 100}])
+    model = build_model(plan_from_rows(rows))
+    assert len(model.offer_capacity) == 0 and len(model.Use) == 0
+    assert model.Buy["A", "Nd", Y].ub == 60 and model.Buy["B", "Nd", Y].ub == 100  # demand bounds B
+
+
+@pytest.mark.parametrize("b_cost, expected, a_bought", [(15, 450, 0), (20, 500, 50)])
+def test_min_order_may_buy_beyond_demand(b_cost, expected, a_bought):
+    # demand 30; A: 10/t but at least 50 t → 500; B: b_cost/t → 30·b_cost (450 or 600)
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 10, "min_order": 50},
+                 {"source": "B", "material": "Nd", "unit_cost": b_cost}],
+                [{"material": "Nd", "period": Y, "quantity": 30}])
+    _, r = solve_book(rows)
+    assert close(r.objective, expected)
+    assert close(bought(r, "A", "Nd", Y), a_bought)
+
+
+def test_source_capacity_over_its_materials():
+    # S sells Nd and Dy at 10 but only 100 t in all; T sells both at 20. Demand 80 + 80 → 100·10 + 60·20 = 2200
+    rows = book([{"source": "S", "material": "Nd", "unit_cost": 10}, {"source": "S", "material": "Dy", "unit_cost": 10},
+                 {"source": "T", "material": "Nd", "unit_cost": 20}, {"source": "T", "material": "Dy", "unit_cost": 20}],
+                [{"material": "Nd", "period": Y, "quantity": 80}, {"material": "Dy", "period": Y, "quantity": 80}],
+                sources=[{"source": "S", "country": "US", "capacity": 100}, {"source": "T", "country": "US"}])
+    model, r = solve_book(rows)
+    assert close(r.objective, 2200)
+    assert ("S", Y) in model.source_capacity
+    assert close(bought(r, "S", "Nd", Y) + bought(r, "S", "Dy", Y), 100)
+
+
+@pytest.mark.parametrize("demand, expected, s_open", [(50, 750, 0), (150, 2000, 1)])
+def test_source_in_use_fixed_cost(demand, expected, s_open):
+    # S: 10/t plus 500 per period in use; T: 15/t. 50 t: 1000 vs 750; 150 t: 2000 vs 2250
+    rows = book([{"source": "S", "material": "Nd", "unit_cost": 10}, {"source": "T", "material": "Nd", "unit_cost": 15}],
+                [{"material": "Nd", "period": Y, "quantity": demand}],
+                sources=[{"source": "S", "country": "US", "fixed_cost": 500}, {"source": "T", "country": "US"}])
+    model, r = solve_book(rows)
+    assert close(r.objective, expected)
+    assert round(r.values["SourceUse"]["S", Y]) == s_open
+    assert model.source_in_use["S", "Nd", Y].upper == 0
+
+
+def _build_case(earliest: int, lead: int = 1):
+    # horizon 2030–2033, 10 t a year; existing E at 100/t; candidate C at 10/t, build 500
+    return book([{"source": "E", "material": "Nd", "unit_cost": 100}, {"source": "C", "material": "Nd", "unit_cost": 10}],
+                [{"material": "Nd", "period": Y + k, "quantity": 10} for k in range(4)],
+                sources=[{"source": "E", "country": "US"},
+                         {"source": "C", "country": "US", "status": "candidate", "build_cost": 500, "lead_time": lead,
+                          "earliest_build": earliest}])
+
+
+def test_candidate_build_timing_with_lead_time():
+    # build in 2031 (earliest), supply from 2032: 500 + 2·100 + 2·1000 = 2700 (< 4000 never, < 3600 building 2032)
+    model, r = solve_book(_build_case(Y + 1))
+    assert close(r.objective, 2700)
+    built = r.values["Build"]
+    assert round(built["C", Y + 1]) == 1 and round(built.sum()) == 1
+    assert list(model.BUILD_OPTIONS) == [("C", Y + 1), ("C", Y + 2)]  # a 2033 build would supply after the horizon
+    assert ("C", "Nd", Y + 1) not in model.Buy  # no supply before build period + lead time
+
+
+def test_candidate_not_built_before_earliest_build():
+    # earliest 2032 → supply 2033 only: 500 + 10·10 + 3·10·100 = 3600 < 4000 (never building)
+    _, r = solve_book(_build_case(Y + 2))
+    assert close(r.objective, 3600)
+    assert round(r.values["Build"]["C", Y + 2]) == 1
+
+
+def test_candidate_with_two_build_options_is_built_once():
+    rows = _build_case(Y, lead=0)
+    # lead 0: build 2030 and buy every year at 10: 500 + 400 = 900
+    model, r = solve_book(rows)
+    assert close(r.objective, 900)
+    assert "C" in model.candidate_build_once and round(r.values["Build"].sum()) == 1
+
+
+def test_offer_period_window():
+    # cheap offer only in 2031: 10·100 + 10·5 + 10·100
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 5, "first_period": Y + 1, "last_period": Y + 1},
+                 {"source": "B", "material": "Nd", "unit_cost": 100}],
+                [{"material": "Nd", "period": Y + k, "quantity": 10} for k in range(3)])
+    model, r = solve_book(rows)
+    assert close(r.objective, 2050)
+    assert [k for k in model.Buy if k[0] == "A"] == [("A", "Nd", Y + 1)]
+
+
+def test_discounting_of_purchases_and_builds():
+    # rate 10%, base 2030: purchases 1000 + 1000/1.1; build 500 in 2031 discounted to 500/1.1
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 100}],
+                [{"material": "Nd", "period": Y, "quantity": 10}, {"material": "Nd", "period": Y + 1, "quantity": 10}],
+                settings={"discount_rate": 0.1})
+    assert close(optimum(rows), 1000 + 1000 / 1.1)
+    rows = _build_case(Y + 1)
+    rows["Settings"] = [{"setting": "discount_rate", "value": 0.1}]
+    # 1000 + 1000/1.1 (E in 2030, 2031) + 500/1.1 + 100/1.1² + 100/1.1³; building beats 1000/1.1² + 1000/1.1³
+    expected = 1000 + 1000 / 1.1 + 500 / 1.1 + 100 / 1.1**2 + 100 / 1.1**3
+    assert close(optimum(rows), expected)
+
+
+def test_tariff_carbon_and_risk_prices():
+    # CN: 10/t, tariff 25%, co2e 2 t/t at 3 per t, risk 0.5 at 4 per point·t → 12.5 + 6 + 2 = 20.5;
+    # US: 21/t, no extras. 10 t from CN: 205
+    rows = book([{"source": "C", "material": "Nd", "unit_cost": 10, "co2e": 2},
+                 {"source": "U", "material": "Nd", "unit_cost": 21}],
+                [{"material": "Nd", "period": Y, "quantity": 10}],
+                sources=[{"source": "C", "country": "CN", "risk_score": 0.5}, {"source": "U", "country": "US"}],
+                countries=[{"country": "US", "bloc": "domestic"}, {"country": "CN", "bloc": "FEOC", "tariff": 0.25}],
+                settings={"carbon_price": 3, "risk_price": 4})
+    model, r = solve_book(rows)
+    assert close(r.objective, 205)
+    costs = cost_components(model)
+    assert close(costs["cost_purchase"], 125) and close(costs["cost_carbon"], 60) and close(costs["cost_risk"], 20)
+
+
+def test_verify_names_the_violated_row():
+    rows = book([{"source": "A", "material": "Nd", "unit_cost": 10}], [{"material": "Nd", "period": Y, "quantity": 100}])
+    model, r = solve_book(rows)
+    assert verify(model, r.values).amount <= 1e-9
+    broken = {k: v.copy() for k, v in r.values.items()}
+    broken["Buy"][:] = 30.0
+    v = verify(model, broken)
+    assert close(v.amount, 70) and v.where == "demand_met[Nd,2030]" and v.kind == "row"
