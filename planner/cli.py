@@ -126,5 +126,103 @@ def validate(input: Path, as_json: bool):
     sys.exit(EXIT_INVALID if checked.errors else EXIT_OK)
 
 
+def _progress(quiet: bool):
+    """Progress on stderr for solves longer than a couple of seconds, only on a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(elapsed, incumbent, bound, gap):
+        if elapsed < 2.0:
+            return
+        inc = "none yet" if incumbent is None else f"{incumbent:,.0f}"
+        bnd = "-" if bound is None else f"{bound:,.0f}"
+        g = "-" if gap is None or gap != gap else f"{gap:.2%}"
+        _err(f"  {elapsed:7.1f} s   incumbent {inc}   bound {bnd}   gap {g}")
+
+    return show
+
+
+def _default_plan_path(input: Path) -> Path:
+    return Path("outputs") / f"{input.stem}-plan.xlsx"
+
+
+@cli.command()
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Plan workbook to write (default: outputs/<input>-plan.xlsx).")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds the solver may run (default: Settings time_limit_s).")
+@click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative MIP gap to stop at (default: Settings mip_gap).")
+@click.option("--threads", type=click.IntRange(min=1), help="Solver threads (default: Settings threads, else HiGHS's choice).")
+@click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout.")
+def solve(input: Path, output: Path | None, time_limit, gap, threads, quiet, as_json):
+    """Validate INPUT, find the least-cost plan and write the plan workbook."""
+    from .run import Options, solve_file
+
+    out = output or _default_plan_path(input)
+    if out.exists() and input.exists() and out.resolve() == input.resolve():
+        raise click.UsageError("the plan would overwrite the input workbook; choose another --output")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = (lambda s: None) if quiet else _err
+    outcome = solve_file(input, out, Options(time_limit, gap, threads), progress=_progress(quiet), log=log)
+    if outcome.status == "invalid":
+        report_problems(input, outcome.checked.problems, as_json)
+        sys.exit(EXIT_INVALID)
+    if outcome.checked and outcome.checked.warnings and not quiet:
+        for w in outcome.checked.warnings:
+            _err(f"warning: {w}")
+    payload = {"status": outcome.status, "objective": None, "gap": None, "bound": None, "plan": None,
+               "timings": {k: round(v, 4) for k, v in outcome.timings.items()},
+               "solver_seconds": round(outcome.solver_seconds, 4)}
+    if outcome.status == "infeasible":
+        click.echo(f"{input}: infeasible: the rules, capacities and demand cannot all hold.")
+        for o in outcome.obstacles:
+            click.echo(f"  {o.message} ({o.sheet}" + (f" row {o.row})" if o.row else ")"))
+        if not outcome.obstacles:
+            click.echo("  Relax a hard policy, add capacity, or set a shortage_penalty so that unmet demand is allowed.")
+        payload["problems"] = [{"sheet": o.sheet, "row": o.row, "message": o.message} for o in outcome.obstacles]
+        _finish(payload, as_json, EXIT_INFEASIBLE)
+    if outcome.status == "time_limit_no_solution":
+        click.echo(f"{input}: no plan found within the time limit; raise --time-limit or relax the gap.")
+        _finish(payload, as_json, EXIT_NO_SOLUTION)
+    if outcome.plan is None:
+        click.echo(f"{input}: the solver failed ({outcome.result.message if outcome.result else 'unknown'}).")
+        _finish(payload, as_json, EXIT_INTERNAL)
+    r = outcome.result
+    payload.update(objective=r.objective, gap=r.gap, bound=r.bound, plan=str(outcome.path))
+    _digest(outcome)
+    _finish(payload, as_json, EXIT_OK)
+
+
+def _digest(outcome) -> None:
+    """A few lines on stdout: status, cost, shares, where the plan is."""
+    plan, r = outcome.plan, outcome.result
+    cur = plan.fact("currency")
+    state = "optimal" if plan.proven_optimal else f"NOT PROVEN OPTIMAL (gap {r.gap:.2%}, bound {r.bound:,.0f})"
+    click.echo(f"{plan.fact('plan')}: {state}")
+    click.echo(f"  total cost {r.objective:,.0f} {cur} (discounted)")
+    for comp in plan.costs.itertuples():
+        if comp.component != "Total" and abs(comp.discounted) > 0.5:
+            click.echo(f"    {comp.component:<26} {comp.discounted:>18,.0f}")
+    k = plan.kpis[plan.kpis["material"] == "(all)"]
+    if len(k):
+        feoc = (k["feoc_share"] * k["bought"]).sum() / max(k["bought"].sum(), 1e-9)
+        click.echo(f"  bought {k['bought'].sum():,.0f} of {k['demand'].sum():,.0f} demanded; "
+                   f"shortfall {k['shortfall'].sum():,.0f}; FEOC share {feoc:.1%} over the horizon")
+    if len(plan.investments):
+        builds = ", ".join(f"{b.source} in {b.build_period}" for b in plan.investments.itertuples())
+        click.echo(f"  builds: {builds}")
+    for w in plan.warnings:
+        click.echo(f"  warning: {w}")
+    click.echo(f"  plan written to {outcome.path} (solved in {outcome.timings.get('total', 0):.1f} s, "
+               f"HiGHS {r.solver_seconds:.2f} s)")
+
+
+def _finish(payload: dict, as_json: bool, code: int):
+    if as_json:
+        click.echo(json.dumps(payload, default=str))
+    sys.exit(code)
+
+
 def main(argv=None):
     cli.main(args=argv, prog_name="planner")

@@ -64,10 +64,12 @@ def read_workbook(path: str | Path) -> RawBook:
         table = by_title.get(title)
         if table is None:
             continue  # sheets outside the schema are never read
+        used = {c.key for c in schema.sheet(table.sheet).columns} - {"notes"}
         for row, letter in cells:
             column = next((k for k, l in table.columns.items() if l == letter), None)
             book.problems.append(Problem(table.sheet, row, column, None,
-                                         f"cell {letter}{row} holds a formula with no saved result; open the workbook in Excel or LibreOffice, let it calculate, and save it"))
+                                         f"cell {letter}{row} holds a formula with no saved result; open the workbook in Excel or LibreOffice, let it calculate, and save it",
+                                         "error" if column in used else "warning"))
     return book
 
 

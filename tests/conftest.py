@@ -50,7 +50,10 @@ def write_plain(path: Path, rows: dict[str, list[dict]], header_case=str) -> Pat
         for r in recs:
             keys.extend(k for k in r if k not in keys)
         ws.append([header_case(k) for k in keys])
-        for r in recs:
-            ws.append([r.get(k) for k in keys])
+        for i, r in enumerate(recs, start=2):
+            for j, k in enumerate(keys, start=1):
+                cell = ws.cell(row=i, column=j, value=r.get(k))
+                if isinstance(r.get(k), str):
+                    cell.data_type = "s"  # text stays text, as typed with a leading apostrophe
     wb.save(path)
     return path

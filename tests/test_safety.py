@@ -98,3 +98,13 @@ def test_cli_gives_one_sentence_and_exit_1(tmp_path):
     result = CliRunner().invoke(cli, ["validate", str(tmp_path / "data.csv")])
     assert result.exit_code == 1
     assert "CSV" in result.output and "Traceback" not in result.output
+
+
+def test_formula_in_notes_is_only_a_warning(tmp_path, small_rows):
+    path = write_plain(tmp_path / "f.xlsx", small_rows)
+    wb = openpyxl.load_workbook(path)
+    wb["Materials"]["C2"] = "=1+1"  # Materials columns: material, name, notes
+    wb.save(path)
+    checked = load(path)
+    assert checked.errors == []
+    assert [(w.sheet, w.row, w.column) for w in checked.warnings if "formula" in w.message] == [("Materials", 2, "notes")]

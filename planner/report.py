@@ -1,0 +1,177 @@
+"""The plan workbook (SPEC §5): what was decided, what it costs, and how it was produced.
+
+Sheets: ``Summary`` (run facts, cost components, KPIs per material and period),
+``Supply mix`` (by bloc and by country, with native charts), ``Purchases``, ``Policies``,
+``Investments``, ``Shortfalls``, and the input tables the plan was solved from as
+``input.<Sheet>`` (so that ``planner solve plan.xlsx`` solves it again). Every table is a
+named Excel Table; user text is always written as text (see :mod:`planner.excel`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from . import excel
+from .reader import EMBEDDED, ROW, RawBook
+
+TITLE_FONT = Font(bold=True, size=14, color="1F4E78")
+SECTION_FONT = Font(bold=True, size=12, color="1F4E78")
+LABEL_FONT = Font(bold=True)
+WARN_FILL = PatternFill("solid", fgColor="FCE4D6")
+OK_FILL = PatternFill("solid", fgColor="E2EFDA")
+
+# Number formats by the kind of value a column holds.
+MONEY = "#,##0"
+QUANTITY = "#,##0.###"
+SHARE = "0.0%"
+RATE = "0.0000"
+
+
+@dataclass
+class PlanResult:
+    """Everything a plan workbook shows, as tables (also what ``compare`` reads back)."""
+
+    facts: list[tuple[str, object]]  # run facts and provenance, in display order
+    costs: pd.DataFrame  # component, discounted, undiscounted
+    kpis: pd.DataFrame  # one row per material and period
+    purchases: pd.DataFrame
+    policies: pd.DataFrame
+    investments: pd.DataFrame
+    shortfalls: pd.DataFrame
+    supply: pd.DataFrame  # material, period, bloc, country, quantity (for the mix tables)
+    proven_optimal: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    def fact(self, label: str):
+        return dict(self.facts).get(label)
+
+
+# Columns whose number format is set by name; everything else is left general.
+_FORMATS = {
+    "quantity": QUANTITY, "demand": QUANTITY, "bought": QUANTITY, "shortfall": QUANTITY, "supplied": QUANTITY,
+    "capacity": QUANTITY, "limit": "General", "achieved": "General", "slack": "General",
+    "unit_cost": MONEY, "spend": MONEY, "cost": MONEY, "discounted": MONEY, "undiscounted": MONEY,
+    "build_cost": MONEY, "penalty": MONEY, "penalty_cost": MONEY, "shortage_penalty": MONEY,
+    "tariff": SHARE, "co2e": QUANTITY, "water": QUANTITY, "waste": QUANTITY,
+    "feoc_share": SHARE, "domestic_share": SHARE, "allied_share": SHARE, "recycled_share": SHARE,
+    "hhi": "0", "shadow_price": "#,##0.00", "violation": "General",
+}
+
+
+def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None) -> Path:
+    """Write the plan workbook to ``path`` whole or not at all."""
+    wb, ws = excel.new_workbook("Summary")
+    _summary(ws, result)
+    _supply_mix(wb.create_sheet("Supply mix"), result.supply)
+    for title, frame in (("Purchases", result.purchases), ("Policies", result.policies),
+                         ("Investments", result.investments), ("Shortfalls", result.shortfalls)):
+        sheet = wb.create_sheet(title)
+        _frame(sheet, title.replace(" ", ""), frame)
+    if inputs is not None:
+        _embed_inputs(wb, inputs)
+    for sheet in wb.worksheets:
+        excel.print_setup(sheet, repeat_header=sheet.title not in ("Summary", "Supply mix"))
+    return excel.save_atomic(wb, path)
+
+
+def _summary(ws, r: PlanResult) -> None:
+    ws["A1"] = r.fact("plan") or "Sourcing plan"
+    ws["A1"].font = TITLE_FONT
+    status = "optimal" if r.proven_optimal else "NOT PROVEN OPTIMAL"
+    excel.set_value(ws["A2"], f"Status: {r.fact('status')} ({status})")
+    ws["A2"].fill = OK_FILL if r.proven_optimal else WARN_FILL
+    row = 4
+    ws.cell(row=row, column=1, value="Run").font = SECTION_FONT
+    row += 1
+    for label, value in r.facts:
+        ws.cell(row=row, column=1, value=label).font = LABEL_FONT
+        cell = ws.cell(row=row, column=2)
+        excel.set_value(cell, value)
+        cell.alignment = Alignment(horizontal="left")
+        if isinstance(value, float):
+            cell.number_format = SHARE if label == "gap" else ("0.000" if label.startswith("seconds") or "seconds" in label else MONEY if abs(value) >= 100 else "General")
+        row += 1
+    for w in r.warnings:
+        excel.set_value(ws.cell(row=row, column=1), f"Warning: {w}")
+        ws.cell(row=row, column=1).fill = WARN_FILL
+        row += 1
+    row += 1
+    ws.cell(row=row, column=1, value="Cost components").font = SECTION_FONT
+    row += 1
+    _frame(ws, "Costs", r.costs, start_row=row, freeze=False)
+    row += len(r.costs) + 3
+    ws.cell(row=row, column=1, value="KPIs per material and period").font = SECTION_FONT
+    row += 1
+    _frame(ws, "KPIs", r.kpis, start_row=row, freeze=False)
+    excel.set_width(ws, 1, 30)
+    excel.set_width(ws, 2, 18)
+
+
+def _frame(ws, name: str, frame: pd.DataFrame, start_row: int = 1, start_col: int = 1, freeze: bool = True) -> None:
+    frame = frame.reset_index(drop=True)
+    rows = [[None if _missing(v) else v for v in rec] for rec in frame.itertuples(index=False, name=None)]
+    excel.write_table(ws, name, list(frame.columns), rows, start_row=start_row, start_col=start_col, freeze=freeze)
+    for j, col in enumerate(frame.columns):
+        fmt = _FORMATS.get(col)
+        if fmt is None and col.endswith("_share"):
+            fmt = SHARE
+        if fmt and fmt != "General":
+            letter = get_column_letter(start_col + j)
+            for i in range(len(rows)):
+                ws[f"{letter}{start_row + 1 + i}"].number_format = fmt
+
+
+def _missing(v) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _supply_mix(ws, supply: pd.DataFrame) -> None:
+    """Supply by bloc and by country per material and period, with a stacked chart each."""
+    ws["A1"] = "Supply mix"
+    ws["A1"].font = TITLE_FONT
+    row = 3
+    charts_col = 1
+    for by, title in (("bloc", "by bloc"), ("country", "by country")):
+        ws.cell(row=row, column=1, value=f"Quantity {title} (all materials, per period)").font = SECTION_FONT
+        row += 1
+        table = supply.pivot_table(index="period", columns=by, values="quantity", aggfunc="sum", fill_value=0.0)
+        table = table.reset_index()
+        table.columns = [str(c) for c in table.columns]
+        name = f"SupplyBy{by.title()}"
+        _frame(ws, name, table, start_row=row, freeze=False)
+        chart = BarChart()
+        chart.type = "col"
+        chart.grouping = "stacked"
+        chart.overlap = 100
+        chart.title = f"Supply {title}"
+        chart.y_axis.title = "quantity"
+        chart.x_axis.title = "period"
+        n = len(table)
+        data = Reference(ws, min_col=2, max_col=len(table.columns), min_row=row, max_row=row + max(n, 1))
+        cats = Reference(ws, min_col=1, min_row=row + 1, max_row=row + max(n, 1))
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(cats)
+        chart.height, chart.width = 8, 16
+        ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}{row}")
+        row += max(n, 1) + max(4, 18 - n)
+    detail = supply.groupby(["material", "period", "bloc"], as_index=False)["quantity"].sum()
+    ws.cell(row=row, column=charts_col, value="Quantity by material, period and bloc").font = SECTION_FONT
+    _frame(ws, "SupplyDetail", detail, start_row=row + 1, freeze=False)
+
+
+def _embed_inputs(wb, inputs: RawBook) -> None:
+    """Copy every input table as read, extra columns and switched-off rows included."""
+    for name, table in inputs.tables.items():
+        ws = wb.create_sheet(f"{EMBEDDED}{name}")
+        cells = table.cells.drop(columns=[ROW])
+        rows = [[None if _missing(v) else v for v in rec] for rec in cells.itertuples(index=False, name=None)]
+        excel.write_table(ws, f"input_{name}", [str(c) for c in cells.columns], rows, freeze=True)

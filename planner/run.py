@@ -1,0 +1,321 @@
+"""The solve pipeline: read → validate → build → solve → verify → extract → write.
+
+Each stage is timed. Results are extracted only when the solver has a solution; the plan
+workbook is written whole or not at all. The KPIs a plan reports are computed here from
+the purchases, so that every plan (and the comparison of plans) defines them one way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from models.data import PlanData
+from models.sourcing import COST_COMPONENTS, InfeasibleData, build_model, cost_components, policy_results, purchases
+
+from . import __version__, solver
+from .reader import read_workbook
+from .report import PlanResult, write_plan
+from .validate import Checked, check
+
+TOL = 1e-6
+FEOC, DOMESTIC, ALLY = "feoc", "domestic", "ally"
+
+
+@dataclass
+class Options:
+    time_limit_s: float | None = None  # None: the workbook's setting
+    mip_gap: float | None = None
+    threads: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What ``solve_file`` did: the status, the solve result and the plan written (if any)."""
+
+    status: str
+    checked: Checked | None = None
+    result: solver.SolveResult | None = None
+    plan: PlanResult | None = None
+    path: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    obstacles: list = field(default_factory=list)
+
+    @property
+    def solver_seconds(self) -> float:
+        return self.result.solver_seconds if self.result else 0.0
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def solve_file(path: Path, out: Path | None, options: Options, progress: solver.ProgressCallback | None = None,
+               log: Callable[[str], None] = lambda s: None) -> Outcome:
+    """Solve the workbook at ``path``; write the plan to ``out`` when there is one."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    book = read_workbook(path)
+    timings["read"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    checked = check(book)
+    timings["validate"] = time.perf_counter() - t
+    if checked.errors:
+        return Outcome("invalid", checked, timings=timings)
+    data = checked.data
+    settings = data.settings
+    limit = options.time_limit_s if options.time_limit_s is not None else settings.time_limit_s
+    gap = options.mip_gap if options.mip_gap is not None else settings.mip_gap
+    threads = options.threads if options.threads is not None else settings.threads
+    t = time.perf_counter()
+    try:
+        model = build_model(data)
+    except InfeasibleData as e:
+        timings["build"] = time.perf_counter() - t
+        return Outcome("infeasible", checked, timings=timings, obstacles=e.obstacles)
+    timings["build"] = time.perf_counter() - t
+    log(f"built the model in {timings['build']:.2f} s; solving (time limit {limit:g} s, gap {gap:g})")
+    result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress)
+    timings["solve"] = result.timings.get("total", 0.0)
+    outcome = Outcome(result.status, checked, result, timings=timings)
+    if not result.has_solution:
+        timings["total"] = time.perf_counter() - t0
+        return outcome
+    t = time.perf_counter()
+    facts = {
+        "input": str(path), "input_sha256": sha256(path), "template_version": book.template_version or "",
+        "time_limit_s": limit, "mip_gap": gap, "threads": threads if threads is not None else "solver default",
+    }
+    outcome.plan = extract(model, result, data, facts, timings)
+    timings["extract"] = time.perf_counter() - t
+    _set_timings(outcome.plan, timings)  # the plan records every stage up to its own writing
+    if out is not None:
+        t = time.perf_counter()
+        outcome.path = write_plan(out, outcome.plan, book)
+        timings["write"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    return outcome
+
+
+# --------------------------------------------------------------------------- extraction
+
+def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timings: dict) -> PlanResult:
+    """Tables of the plan from the solution loaded in ``model``."""
+    s = data.settings
+    buy = result.values["Buy"]
+    op = purchases(model, buy)
+    q = op["quantity"].to_numpy()
+    bought = op.loc[q > TOL].copy()
+    bought["spend"] = bought["quantity"] * bought["price"]
+    for metric in ("co2e", "water", "waste"):
+        bought[f"{metric}_total"] = bought["quantity"] * bought[metric]
+
+    shortfall = _series(result.values.get("Shortfall"))
+    demand = model.tables.demand.copy()
+    demand["shortfall"] = [float(shortfall.get((m, int(t)), 0.0)) for m, t in zip(demand["material"], demand["period"])]
+    kpis = _kpis(bought, demand, data)
+    violation = _series(result.values.get("Violation"))
+    pol = policy_results(model, buy, violation, result.shadow_prices)
+    components = cost_components(model)
+    undiscounted = _undiscounted(model, result, op, demand, pol, data)
+    costs = pd.DataFrame({
+        "component": [label for _, label in COST_COMPONENTS],
+        "discounted": [components[name] for name, _ in COST_COMPONENTS],
+        "undiscounted": [undiscounted[name] for name, _ in COST_COMPONENTS],
+    })
+    costs.loc[len(costs)] = ["Total", costs["discounted"].sum(), costs["undiscounted"].sum()]
+
+    proven = result.status == "optimal"
+    v = result.max_violation
+    fact_list = [
+        ("plan", s.plan_name),
+        ("status", "optimal" if proven else "feasible, time limit reached (not proven optimal)"),
+        ("objective (discounted total)", result.objective),
+        ("best bound", result.bound),
+        ("gap", result.gap),
+        ("currency", s.currency),
+        ("quantity unit", s.quantity_unit),
+        ("discount rate", s.discount_rate),
+        ("base period", data.base_period),
+        ("horizon", f"{data.periods[0]}–{data.periods[-1]}"),
+        ("scenario", facts.get("scenario", "base")),
+        ("largest constraint violation", f"{v.amount:.3g} at {v.where}" if v and v.where else 0.0),
+        ("rows switched off", ", ".join(f"{k}: {n}" for k, n in data.skipped.items()) or "none"),
+        ("input file", facts["input"]),
+        ("input SHA-256", facts["input_sha256"]),
+        ("template version", facts["template_version"] or "unknown (not written by planner template)"),
+        ("planner version", __version__),
+        ("model version", MODEL_VERSION),
+        ("solver", f"HiGHS {result.highs_version}"),
+        ("pyomo version", _version("pyomo")),
+        ("python", platform.python_version()),
+        ("time limit (s)", facts["time_limit_s"]),
+        ("mip gap setting", facts["mip_gap"]),
+        ("threads", facts["threads"]),
+        ("solver seconds (HiGHS)", result.solver_seconds),
+    ]
+    warnings = []
+    if not proven:
+        warnings.append(f"not proven optimal: the solver stopped at the time limit with a gap of {result.gap:.2%} "
+                        f"(objective {result.objective:,.0f}, bound {result.bound:,.0f})")
+    if v and v.amount > 1e-5:
+        warnings.append(f"largest constraint violation {v.amount:.3g} at {v.where}")
+    plan = PlanResult(facts=fact_list, costs=costs, kpis=kpis, purchases=_purchases_table(bought),
+                      policies=_policies_table(pol, s), investments=_investments(model, result, data),
+                      shortfalls=_shortfalls(demand, s), supply=bought[["material", "period", "bloc", "country", "quantity"]],
+                      proven_optimal=proven, warnings=warnings)
+    return plan
+
+
+MODEL_VERSION = "1"
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _set_timings(plan: PlanResult, timings: dict) -> None:
+    plan.facts = [f for f in plan.facts if not f[0].startswith("seconds: ")]
+    plan.facts += [(f"seconds: {k}", round(v, 3)) for k, v in timings.items()]
+
+
+def _series(s) -> pd.Series:
+    return s if s is not None else pd.Series(dtype=float)
+
+
+def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
+    return (part / whole.where(whole > TOL)).astype(float)
+
+
+def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData) -> pd.DataFrame:
+    """KPIs per material and period, then per period over all materials (material '(all)')."""
+    b = bought.assign(bloc_l=bought["bloc"].str.lower(), all="(all)")
+    frames = []
+    for keys in (["material", "period"], ["all", "period"]):
+        g = b.groupby(keys)
+        k = pd.DataFrame({
+            "bought": g["quantity"].sum(),
+            "spend": g["spend"].sum(),
+            "feoc": b[b["bloc_l"] == FEOC].groupby(keys)["quantity"].sum(),
+            "domestic": b[b["bloc_l"] == DOMESTIC].groupby(keys)["quantity"].sum(),
+            "ally": b[b["bloc_l"] == ALLY].groupby(keys)["quantity"].sum(),
+            "recycled": b[b["kind"] == "recycler"].groupby(keys)["quantity"].sum(),
+            "sources_in_use": g["source"].nunique(),
+            "co2e": g["co2e_total"].sum(), "water": g["water_total"].sum(), "waste": g["waste_total"].sum(),
+        })
+        by_country = b.groupby(keys + ["country"])["quantity"].sum()
+        share = by_country / by_country.groupby(level=[0, 1]).transform("sum")
+        k["hhi"] = (share * 100).pow(2).groupby(level=[0, 1]).sum()
+        k.index = k.index.set_names(["material", "period"])
+        frames.append(k)
+    k = pd.concat(frames)
+    d = demand.groupby(["material", "period"])[["quantity", "shortfall"]].sum()
+    d_all = demand.groupby("period")[["quantity", "shortfall"]].sum()
+    d_all.index = pd.MultiIndex.from_product([["(all)"], d_all.index], names=["material", "period"])
+    d = pd.concat([d, d_all]).rename(columns={"quantity": "demand"})
+    k = d.join(k, how="outer").fillna({c: 0.0 for c in ("bought", "spend", "feoc", "domestic", "ally", "recycled",
+                                                         "sources_in_use", "co2e", "water", "waste", "demand", "shortfall")})
+    out = pd.DataFrame({
+        "material": k.index.get_level_values(0), "period": k.index.get_level_values(1).astype(int),
+        "demand": k["demand"].to_numpy(), "bought": k["bought"].to_numpy(), "shortfall": k["shortfall"].to_numpy(),
+        "spend": k["spend"].to_numpy(),
+        "feoc_share": _share(k["feoc"], k["bought"]).to_numpy(),
+        "domestic_share": _share(k["domestic"], k["bought"]).to_numpy(),
+        "allied_share": _share(k["ally"], k["bought"]).to_numpy(),
+        "recycled_share": _share(k["recycled"], k["bought"]).to_numpy(),
+        "hhi": k["hhi"].to_numpy(), "sources_in_use": k["sources_in_use"].astype(int).to_numpy(),
+        "co2e": k["co2e"].to_numpy(), "water": k["water"].to_numpy(), "waste": k["waste"].to_numpy(),
+    })
+    order = {m: i for i, m in enumerate(list(data.materials.index) + ["(all)"])}
+    return out.sort_values(["material", "period"], key=lambda c: c.map(order) if c.name == "material" else c).reset_index(drop=True)
+
+
+def _undiscounted(model, result, op, demand, pol, data) -> dict[str, float]:
+    s = data.settings
+    q = op["quantity"].to_numpy()
+    out = {
+        "cost_purchase": float((q * op["price"].to_numpy()).sum()),
+        "cost_carbon": float((q * op["co2e"].to_numpy()).sum() * s.carbon_price),
+        "cost_risk": float((q * op["risk_score"].to_numpy()).sum() * s.risk_price),
+        "cost_shortage": float((demand["shortfall"] * demand["shortage_penalty"].fillna(0.0)).sum()),
+        "cost_penalty": float(pol["penalty"].sum()) if len(pol) else 0.0,
+    }
+    use = _series(result.values.get("Use"))
+    if len(use):
+        cc = op.set_index(["source", "material", "period"])["contract_cost"]
+        out["cost_contract"] = float((use * cc.reindex(use.index).fillna(0.0)).sum())
+    else:
+        out["cost_contract"] = 0.0
+    su = _series(result.values.get("SourceUse"))
+    out["cost_fixed"] = float((su.to_numpy() * data.sources["fixed_cost"].reindex(su.index.get_level_values(0)).to_numpy()).sum()) if len(su) else 0.0
+    build = _series(result.values.get("Build"))
+    out["cost_build"] = float((build.to_numpy() * data.sources["build_cost"].reindex(build.index.get_level_values(0)).to_numpy()).sum()) if len(build) else 0.0
+    return out
+
+
+def _purchases_table(b: pd.DataFrame) -> pd.DataFrame:
+    t = pd.DataFrame({
+        "period": b["period"].astype(int), "material": b["material"], "source": b["source"], "country": b["country"],
+        "bloc": b["bloc"], "kind": b["kind"], "owner": b["owner"], "quantity": b["quantity"], "unit_cost": b["unit_cost"],
+        "tariff": b["tariff"], "spend": b["spend"], "co2e": b["co2e_total"], "water": b["water_total"],
+        "waste": b["waste_total"],
+    })
+    return t.sort_values(["period", "material", "quantity"], ascending=[True, True, False]).reset_index(drop=True)
+
+
+def _policies_table(pol: pd.DataFrame, s) -> pd.DataFrame:
+    if pol.empty:
+        return pd.DataFrame(columns=["policy", "instance", "rule", "material", "period", "selection", "limit", "achieved"])
+    unit = {"share": f"{s.currency} per percentage point", "count": "n/a (integer rule)"}
+    metric_unit = {"quantity": s.quantity_unit, "spend": s.currency, "co2e": "t CO2e", "water": "m3", "waste": "t",
+                   "risk": f"risk point × {s.quantity_unit}"}
+    kind = pol["rule"].str.split("_", n=1).str[1].replace({"sources": "count"})
+    return pd.DataFrame({
+        "policy": pol["policy"], "instance": pol["instance"], "rule": pol["rule"],
+        "material": pol["material"].fillna("(all)"), "period": pol["period"].astype(str),
+        "selection": pol["selection"], "metric": np.where(kind == "total", pol["metric"], ""),
+        "limit": pol["limit"], "achieved": pol["achieved"], "slack": pol["slack"], "binding": np.where(pol["binding"], "yes", "no"),
+        "enforcement": np.where(pol["soft"], "soft", "hard"), "violation": pol["violation"], "penalty_cost": pol["penalty"],
+        "shadow_price": pol["shadow_price"],
+        "shadow_price_unit": [unit.get(k) or f"{s.currency} per {metric_unit.get(m, m)}" for k, m in zip(kind, pol["metric"])],
+        "policies_row": pol["row"],
+    })
+
+
+def _investments(model, result, data: PlanData) -> pd.DataFrame:
+    build = _series(result.values.get("Build"))
+    built = build[build > 0.5]
+    rows = []
+    for (source, period) in built.index:
+        src = data.sources.loc[source]
+        rows.append({"source": source, "name": src["name"], "country": src["country"], "kind": src["kind"],
+                     "build_period": int(period), "first_supply": int(period) + int(src["lead_time"]),
+                     "build_cost": float(src["build_cost"]), "discounted": float(src["build_cost"]) * data.discount(int(period)),
+                     "capacity": src["capacity"]})
+    cols = ["source", "name", "country", "kind", "build_period", "first_supply", "build_cost", "discounted", "capacity"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _shortfalls(demand: pd.DataFrame, s) -> pd.DataFrame:
+    d = demand[demand["shortfall"] > TOL]
+    return pd.DataFrame({
+        "material": d["material"], "period": d["period"].astype(int), "demand": d["quantity"],
+        "supplied": d["quantity"] - d["shortfall"], "shortfall": d["shortfall"],
+        "shortage_penalty": d["shortage_penalty"], "cost": d["shortfall"] * d["shortage_penalty"], "demand_row": d["row"],
+    }, columns=["material", "period", "demand", "supplied", "shortfall", "shortage_penalty", "cost", "demand_row"])

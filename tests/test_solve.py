@@ -1,0 +1,134 @@
+"""`planner solve` end to end: real workbooks in, real HiGHS solves, plan workbooks read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import cli
+
+from .conftest import write_plain
+
+CAP41 = Path(__file__).parent / "cases" / "cap41" / "cap41.txt"
+CAP41_OPTIMUM = 1040444.375  # OR-Library capopt
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    payload = None
+    lines = result.output.strip().splitlines()
+    if "--json" in args and lines:
+        payload = json.loads(lines[-1])
+    return result, payload
+
+
+def cap41_rows() -> dict:
+    tokens = CAP41.read_text().split()
+    n_fac, n_cust = int(tokens[0]), int(tokens[1])
+    pos = 2
+    sources, offers, materials, demand = [], [], [], []
+    for i in range(n_fac):
+        cap, fixed = float(tokens[pos]), float(tokens[pos + 1])
+        pos += 2
+        sources.append({"source": f"W{i + 1}", "country": "X", "capacity": cap, "fixed_cost": fixed})
+    for j in range(n_cust):
+        d = float(tokens[pos])
+        costs = [float(x) for x in tokens[pos + 1: pos + 1 + n_fac]]
+        pos += 1 + n_fac
+        materials.append({"material": f"C{j + 1}"})
+        demand.append({"material": f"C{j + 1}", "period": 1, "quantity": d})
+        offers += [{"source": f"W{i + 1}", "material": f"C{j + 1}", "unit_cost": c / d} for i, c in enumerate(costs)]
+    return {"Settings": [{"setting": "mip_gap", "value": 0}], "Materials": materials,
+            "Countries": [{"country": "X"}], "Sources": sources, "Offers": offers, "Demand": demand}
+
+
+def test_cap41_matches_the_published_optimum(tmp_path):
+    path = write_plain(tmp_path / "cap41.xlsx", cap41_rows())
+    result, payload = run("solve", path, "-o", tmp_path / "plan.xlsx", "--json", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert payload["status"] == "optimal"
+    assert math.isclose(payload["objective"], CAP41_OPTIMUM, rel_tol=1e-6)
+    costs = pd.read_excel(tmp_path / "plan.xlsx", sheet_name="Summary", engine="calamine", header=None)
+    assert costs.isin(["Source fixed costs"]).any().any()
+
+
+def test_small_plan_known_optimum_and_readback(tmp_path, small_rows):
+    # By hand, per year: NdPr 50 t from CN at 40 x 1.25 (the 50% FEOC cap) + 50 t from MP at 60 = 5,500;
+    # Dy 5 t from CN at 375 + 5 t from LYN at 400 = 3,875 (building NEW for 1,000 to save 250 a year does not pay).
+    small_rows["Materials"][0]["notes"] = "=HYPERLINK(\"http://x\")"  # user text that looks like a formula
+    small_rows["Sources"][0]["name"] = "+MP Materials"
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    plan = tmp_path / "plan.xlsx"
+    result, payload = run("solve", path, "-o", plan, "--json")
+    assert result.exit_code == 0, result.output
+    assert payload["objective"] == pytest.approx(2 * (5500 + 3875), rel=1e-9)
+    assert payload["gap"] == pytest.approx(0, abs=1e-9) and payload["plan"] == str(plan)
+    assert set(payload["timings"]) >= {"read", "validate", "build", "solve", "write", "total"}
+    assert payload["solver_seconds"] > 0
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+    sheets = pd.read_excel(plan, sheet_name=None, engine="calamine")
+    assert {"Summary", "Supply mix", "Purchases", "Policies", "Investments", "Shortfalls", "input.Offers"} <= set(sheets)
+    purchases = sheets["Purchases"]
+    bought = purchases.groupby(["material", "period"])["quantity"].sum()
+    assert bought.to_dict() == {("Dy", 2026): 10, ("Dy", 2027): 10, ("NdPr", 2026): 100, ("NdPr", 2027): 100}
+    cn = purchases[purchases["country"] == "CN"].groupby("material")["quantity"].sum()
+    assert cn.to_dict() == {"Dy": 10, "NdPr": 100}  # half of each, both years
+    policies = sheets["Policies"]
+    assert len(policies) == 4 and set(policies["binding"]) == {"yes"}
+    assert (policies["achieved"] == 0.5).all()
+    assert (policies["shadow_price"] < 0).all()  # relaxing the FEOC cap would save money
+
+    wb = openpyxl.load_workbook(plan)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} became a formula"
+    assert wb["input.Materials"]["C2"].value == "=HYPERLINK(\"http://x\")"
+
+
+def test_a_plan_solves_again_as_it_stands(tmp_path, small_rows):
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    _, first = run("solve", path, "-o", tmp_path / "plan.xlsx", "--json")
+    result, again = run("solve", tmp_path / "plan.xlsx", "-o", tmp_path / "plan2.xlsx", "--json")
+    assert result.exit_code == 0, result.output
+    assert again["objective"] == pytest.approx(first["objective"], rel=1e-12)
+
+
+def test_infeasible_exits_3_with_a_clear_message(tmp_path, small_rows):
+    small_rows["Offers"] = [o for o in small_rows["Offers"] if o["source"] != "LYN"]  # Dy 2026: only China, capped at 50%
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    result, payload = run("solve", path, "-o", tmp_path / "plan.xlsx", "--json")
+    assert result.exit_code == 3
+    assert payload["status"] == "infeasible" and payload["plan"] is None
+    assert "infeasible" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "plan.xlsx").exists()
+
+
+def test_shortage_penalty_turns_infeasible_into_shortfall(tmp_path, small_rows):
+    small_rows["Offers"] = [o for o in small_rows["Offers"] if o["source"] != "LYN"]
+    small_rows["Settings"].append({"setting": "shortage_penalty", "value": 10_000})
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    result, payload = run("solve", path, "-o", tmp_path / "plan.xlsx", "--json")
+    assert result.exit_code == 0, result.output
+    shortfalls = pd.read_excel(tmp_path / "plan.xlsx", sheet_name="Shortfalls", engine="calamine")
+    # Dy 2026: only China sells, and China may supply at most half of what is bought: x <= 0.5 x, so x = 0
+    # and all 10 t are short (the cap counts purchases, not demand).
+    row = shortfalls[(shortfalls["material"] == "Dy") & (shortfalls["period"] == 2026)]
+    assert row["shortfall"].item() == pytest.approx(10)
+
+
+def test_invalid_input_exits_1_and_writes_nothing(tmp_path, small_rows):
+    small_rows["Offers"][0]["unit_cost"] = "cheap"
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    result, _ = run("solve", path, "-o", tmp_path / "plan.xlsx")
+    assert result.exit_code == 1 and "unit_cost" in result.output
+    assert not (tmp_path / "plan.xlsx").exists()
