@@ -101,6 +101,7 @@ def test_cli_gives_one_sentence_and_exit_1(tmp_path):
 
 
 def test_formula_in_notes_is_only_a_warning(tmp_path, small_rows):
+    small_rows["Materials"][0]["notes"] = "see below"
     path = write_plain(tmp_path / "f.xlsx", small_rows)
     wb = openpyxl.load_workbook(path)
     wb["Materials"]["C2"] = "=1+1"  # Materials columns: material, name, notes
