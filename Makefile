@@ -22,8 +22,8 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/planner example outputs/example.xlsx --force
-	$(BIN)/planner validate outputs/example.xlsx
+	$(BIN)/planner validate inputs/example.xlsx
+	$(BIN)/planner solve inputs/example.xlsx -o outputs/example-plan.xlsx
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
