@@ -64,8 +64,10 @@ class PlanData:
         one row per material and period with demand; columns ``material``, ``period``,
         ``quantity``, ``shortage_penalty`` (effective; NaN = demand is hard), ``row``.
     policies
-        one row per Policies row; columns ``policy``, ``rule``, ``field`` (None for
-        ``all``), ``values`` (tuple of values, or None for ``field=*``), ``material``
+        one row per Policies row; columns ``policy``, ``rule``, ``field`` (the field of a
+        ``field=*`` selection, expanded into one instance per value; else None), ``terms``
+        (the (field, value) pairs of an explicit selection, OR-ed: ``bloc=domestic|kind=recycler``
+        is (("bloc", "domestic"), ("kind", "recycler")); None for ``all`` and ``field=*``), ``material``
         (None = blank), ``period`` (None = blank, an int, or ``"horizon"``), ``metric``,
         ``limit`` (shares as fractions), ``soft`` (bool), ``penalty`` (NaN when hard),
         ``row``.

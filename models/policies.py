@@ -89,7 +89,7 @@ def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int
             groups = [(m, t, pos) for (m, t), pos in by_mp.items()
                       if (pm is None or m == pm) and (pp is None or t == pp)]
         for m, t, scope in groups:
-            for label, members in _select(p["field"], p["values"], op, scope):
+            for label, members in _select(p["field"], p["terms"], op, scope):
                 out.append(PolicyInstance(
                     name=f"{p['policy']}[{m if m is not None else 'all materials'}, {t}, {label}]",
                     policy=p["policy"], rule=p["rule"], material=m, period=t, selection=label,
@@ -100,11 +100,27 @@ def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int
     return out
 
 
-def _select(field: str | None, values: tuple | None, op: pd.DataFrame, scope: np.ndarray):
-    """(label, member positions) for each selection the row expands into within ``scope``."""
+def _select(field: str | None, terms: tuple | None, op: pd.DataFrame, scope: np.ndarray):
+    """(label, member positions) for each selection the row expands into within ``scope``.
+
+    ``terms`` are (field, value) pairs, OR-ed; ``field`` alone expands into one selection
+    per value of that field found in the scope.
+    """
+    if terms:
+        chosen = np.zeros(len(scope), dtype=bool)
+        for f in dict.fromkeys(f for f, _ in terms):
+            chosen |= np.isin(op[f].to_numpy()[scope], [v for g, v in terms if g == f])
+        return [(selection_label(terms), scope[chosen])]
     if field is None:
         return [("all", scope)]
     column = op[field].to_numpy()[scope]
-    if values is not None:
-        return [(f"{field}={'|'.join(values)}", scope[np.isin(column, list(values))])]
     return [(f"{field}={v}", scope[column == v]) for v in sorted(set(column), key=str)]
+
+
+def selection_label(terms: tuple) -> str:
+    """``bloc=domestic|ally|kind=recycler``: the field is named where it changes."""
+    parts, last = [], None
+    for f, v in terms:
+        parts.append(v if f == last else f"{f}={v}")
+        last = f
+    return "|".join(parts)

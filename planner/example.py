@@ -352,10 +352,10 @@ POLICIES = (
     ("feoc-owned", "max_share", f"owner={FEOC_OWNERS}", _, _, _, 0.20, "soft", 5_000,
      "ASSUMPTION: Chinese parent companies wherever they operate (AR-CO in Argentina, CD-TFM in DRC) at most 20%; "
      "soft (5,000 USD per t above) because ownership data are uncertain"),
-    ("domestic-ndpr", "min_share", "bloc=domestic", "NdPr", _, _, 0.25, "hard", _,
-     "ASSUMPTION: at least 25% of NdPr oxide from US sources (mines, processors or recyclers)"),
+    ("domestic-or-recycled-ndpr", "min_share", "bloc=domestic|kind=recycler", "NdPr", _, _, 0.25, "hard", _,
+     "ASSUMPTION: at least 25% of NdPr oxide domestic or recycled (a recycler abroad counts, and a US source once)"),
     ("recycled-ndpr", "min_share", "kind=recycler", "NdPr", _, _, 0.05, "hard", _,
-     "ASSUMPTION: at least 5% of NdPr oxide recycled. 'Domestic or recycled' needs two rules: a selection names one field"),
+     "ASSUMPTION: at least 5% of NdPr oxide recycled"),
     ("domestic-floor", "min_share", "bloc=domestic", _, _, _, 0.25, "soft", 5_000,
      "ASSUMPTION: aim for 25% domestic supply of every material; soft at 5,000 USD per t short, which steers bulk "
      "materials (graphite, lithium) but barely the dear ones (write per-material rows to steer those)"),

@@ -194,6 +194,8 @@ SELECTION_FORMS = (
     ("field=value", "bloc=FEOC",
      "purchases whose field has that value; field is one of " + ", ".join(SELECTION_FIELDS)),
     ("field=a|b", "bloc=domestic|ally", "purchases whose field has any of the values, counted together"),
+    ("field=a|other=b", "bloc=domestic|kind=recycler",
+     "purchases matching any alternative, counted once; an alternative that names a field switches to it"),
     ("field=*", "country=*", "each value of the field separately, as if there were one rule per value"),
 )
 POLICY_EXAMPLES = (

@@ -83,8 +83,10 @@ def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None) -> 
 def _summary(ws, r: PlanResult) -> None:
     ws["A1"] = r.fact("plan") or "Sourcing plan"
     ws["A1"].font = TITLE_FONT
-    status = "optimal" if r.proven_optimal else "NOT PROVEN OPTIMAL"
-    excel.set_value(ws["A2"], f"Status: {r.fact('status')} ({status})")
+    gap = r.fact("gap")
+    status = ("optimal" + (f" (proven within a gap of {gap:.2%})" if gap else "")) if r.proven_optimal else (
+        f"NOT PROVEN OPTIMAL: {r.fact('status')}, gap {gap:.2%}")
+    excel.set_value(ws["A2"], f"Status: {status}")
     ws["A2"].fill = OK_FILL if r.proven_optimal else WARN_FILL
     row = 4
     ws.cell(row=row, column=1, value="Run").font = SECTION_FONT
@@ -109,8 +111,11 @@ def _summary(ws, r: PlanResult) -> None:
     ws.cell(row=row, column=1, value="KPIs per material and period").font = SECTION_FONT
     row += 1
     _frame(ws, "KPIs", r.kpis, start_row=row, freeze=False)
-    excel.set_width(ws, 1, 30)
+    # the tables share columns: each column gets the widest of what its tables need
+    excel.set_width(ws, 1, 36)
     excel.set_width(ws, 2, 18)
+    for j in range(3, len(r.kpis.columns) + 1):
+        excel.set_width(ws, j, max(14, len(str(r.kpis.columns[j - 1])) + 4))
 
 
 def _frame(ws, name: str, frame: pd.DataFrame, start_row: int = 1, start_col: int = 1, freeze: bool = True) -> None:

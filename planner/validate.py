@@ -358,27 +358,38 @@ def _check_sources(typed, periods, settings, problems) -> None:
                                             "warning"))
 
 
-def parse_selection(text: str | None) -> tuple[str | None, tuple[str, ...] | None, str | None]:
-    """``all`` → (None, None); ``field=a|b`` → (field, (a, b)); ``field=*`` → (field, None).
+def parse_selection(text: str | None) -> tuple[str | None, tuple[tuple[str, str], ...] | None, str | None]:
+    """Parse a policy selection into (each_field, terms, error).
 
-    The third element is an error message, or None.
+    ``all`` → (None, None); ``field=*`` → (field, None): one instance per value of the field;
+    ``bloc=domestic|ally`` → (None, (("bloc", "domestic"), ("bloc", "ally"))). Alternatives are
+    OR-ed, and one that names a field switches to it: ``bloc=domestic|kind=recycler`` selects
+    what is domestic or recycled.
     """
     if text is None or str(text).strip().lower() in ("", "all"):
         return None, None, None
     raw = str(text).strip()
     if "=" not in raw:
-        return None, None, "expected all, field=value, field=a|b or field=*"
-    f, _, v = raw.partition("=")
-    f = f.strip().lower()
-    if f not in schema.SELECTION_FIELDS:
-        return None, None, f"unknown field {f!r}; expected one of {', '.join(schema.SELECTION_FIELDS)}"
-    v = v.strip()
-    if v == "*":
-        return f, None, None
-    values = tuple(x.strip() for x in v.split("|"))
-    if not v or any(not x for x in values):
-        return None, None, "expected a value after '=' (separate several with |)"
-    return f, values, None
+        return None, None, "expected all, field=value, field=a|b, field=a|other=b or field=*"
+    terms: list[tuple[str, str]] = []
+    field = None
+    for part in raw.split("|"):
+        f, eq, v = part.partition("=")
+        if eq:
+            field = f.strip().lower()
+            if field not in schema.SELECTION_FIELDS:
+                return None, None, f"unknown field {field!r}; expected one of {', '.join(schema.SELECTION_FIELDS)}"
+        else:
+            v = f
+        v = v.strip()
+        if not v:
+            return None, None, "expected a value after '=' (separate several with |)"
+        terms.append((field, v))
+    if any(v == "*" for _, v in terms):
+        if len(terms) > 1:
+            return None, None, "field=* stands alone (one rule instance per value); it cannot be combined with |"
+        return terms[0][0], None, None
+    return None, tuple(terms), None
 
 
 def selection_values(typed: dict[str, pd.DataFrame]) -> dict[str, set]:
@@ -399,11 +410,11 @@ def _check_policies(typed, periods, problems) -> None:
     allowed = selection_values(typed)
     for rec in typed["Policies"].to_dict("records"):
         r, rule = rec["row"], rec["rule"]
-        f, values, why = parse_selection(rec["selection"])
+        _, terms, why = parse_selection(rec["selection"])
         if why:
             problems.append(Problem("Policies", r, "selection", rec["selection"], why))
-        elif values:
-            for v in values:
+        elif terms:
+            for f, v in terms:
                 if v not in allowed[f]:
                     near = [a for a in allowed[f] if str(a).lower() == v.lower()]
                     hint = f"; did you mean {near[0]!r}?" if near else ""
@@ -581,7 +592,7 @@ def _build(typed, settings: Settings, periods: tuple[int, ...], skipped) -> Plan
     pol = typed["Policies"].copy()
     parsed = [parse_selection(s) for s in pol["selection"]]
     pol["field"] = pd.Series([p[0] for p in parsed], index=pol.index, dtype=object)
-    pol["values"] = pd.Series([p[1] for p in parsed], index=pol.index, dtype=object)
+    pol["terms"] = pd.Series([p[1] for p in parsed], index=pol.index, dtype=object)
     pol["period"] = pd.Series([_policy_period(p, periods, r)[0] for p, r in zip(pol["period"], pol["rule"])],
                               index=pol.index, dtype=object)
     pol["material"] = pd.Series(pol["material"].tolist(), index=pol.index, dtype=object)
@@ -589,7 +600,7 @@ def _build(typed, settings: Settings, periods: tuple[int, ...], skipped) -> Plan
     pol["soft"] = pol["enforcement"] == "soft"
     pol["penalty"] = pol["penalty"].where(pol["soft"] & pol["penalty"].notna(), np.nan).astype(float)
     pol["limit"] = pol["limit"].astype(float)
-    policies = pol[["policy", "rule", "field", "values", "material", "period", "metric", "limit", "soft", "penalty", "row"]].reset_index(drop=True)
+    policies = pol[["policy", "rule", "field", "terms", "material", "period", "metric", "limit", "soft", "penalty", "row"]].reset_index(drop=True)
 
     materials = typed["Materials"].set_index("material")[["name", "row"]]
     return PlanData(settings=settings, periods=periods, materials=materials, countries=countries, sources=sources,

@@ -190,8 +190,8 @@ def test_policy_list_holds_the_issue_rules(rows):
     assert any(p["rule"] == "min_sources" and p["limit"] >= 2 and "material" not in p for p in pol)
     assert any(p["rule"] == "max_total" and p.get("metric") == "co2e" for p in pol)
     assert any(p["rule"] == "max_total" and p.get("metric") == "spend" for p in pol)
-    assert any(p["rule"] == "min_share" and p.get("selection") == "bloc=domestic" and p.get("enforcement", "hard") == "hard"
-               for p in pol)
+    assert any(p["rule"] == "min_share" and p.get("selection") == "bloc=domestic|kind=recycler"
+               and p.get("enforcement", "hard") == "hard" for p in pol)  # the domestic-plus-recycled minimum
     assert any(p["rule"] == "min_share" and p.get("selection") == "kind=recycler" for p in pol)
 
 

@@ -200,3 +200,16 @@ def test_plan_from_rows_raises_with_every_problem(small_rows):
     with pytest.raises(InputError) as e:
         plan_from_rows(small_rows)
     assert [p.row for p in e.value.problems] == [2, 3]
+
+
+def test_selection_grammar(small_rows):
+    from planner.validate import parse_selection
+
+    assert parse_selection("all") == (None, None, None)
+    assert parse_selection("Country=*") == ("country", None, None)
+    assert parse_selection("bloc=domestic|ally|kind=recycler") == (
+        None, (("bloc", "domestic"), ("bloc", "ally"), ("kind", "recycler")), None)
+    assert "stands alone" in parse_selection("country=*|bloc=ally")[2]
+    small_rows["Policies"][0]["selection"] = "bloc=domestic|kind=smelter"
+    p = only(small_rows)
+    assert p.column == "selection" and "no kind 'smelter'" in p.message

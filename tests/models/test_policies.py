@@ -180,3 +180,17 @@ def test_unreachable_hard_floors_are_infeasible_data():
     with pytest.raises(InfeasibleData) as e:
         build_model(plan_from_rows(rows))
     assert [(o.constraint, o.row) for o in e.value.obstacles] == [("policy_min_sources", 2), ("policy_min_total", 3)]
+
+
+def test_min_share_union_across_fields():
+    # "at least 50% domestic or recycled": the recycler R (in CN, 8, capacity 30) counts through kind,
+    # US through bloc; J (ally) does not. Cheapest: 30·8 + 20·12 + 50·5 = 730.
+    sources = SOURCES + [{"source": "R", "country": "CN", "kind": "recycler"}]
+    offers = [{"source": s, "material": "Nd", "unit_cost": p} for s, p in PRICE.items()]
+    offers.append({"source": "R", "material": "Nd", "unit_cost": 8, "capacity": 30})
+    policy = {"policy": "home", "rule": "min_share", "selection": "bloc=domestic|kind=recycler", "limit": 0.5}
+    rows = book(offers, [{"material": "Nd", "period": Y, "quantity": 100}], sources=sources, policies=[policy])
+    model, r = solve_book(rows)
+    assert close(r.objective, 730)
+    assert close(bought(r, "R", "Nd", Y), 30) and close(bought(r, "U", "Nd", Y), 20)
+    assert list(model.policy_min_share) == ["home[Nd, 2030, bloc=domestic|kind=recycler]"]
