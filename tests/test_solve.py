@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -132,3 +133,34 @@ def test_invalid_input_exits_1_and_writes_nothing(tmp_path, small_rows):
     result, _ = run("solve", path, "-o", tmp_path / "plan.xlsx")
     assert result.exit_code == 1 and "unit_cost" in result.output
     assert not (tmp_path / "plan.xlsx").exists()
+
+
+def test_time_limit_without_a_solution_exits_4(tmp_path):
+    path = write_plain(tmp_path / "cap41.xlsx", cap41_rows())
+    result, payload = run("solve", path, "-o", tmp_path / "plan.xlsx", "--time-limit", 0, "--json")
+    assert result.exit_code == 4 and payload["status"] == "time_limit_no_solution"
+    assert "no plan found within the time limit" in result.output
+    assert not (tmp_path / "plan.xlsx").exists()
+
+
+@pytest.mark.slow
+def test_time_limit_with_an_incumbent_writes_a_plan_marked_not_proven(tmp_path):
+    # A random 60 x 200 capacitated facility location instance: HiGHS needs ~50 s to prove it optimal
+    # here, and has an incumbent within a second.
+    rng = np.random.default_rng(7)
+    demand = rng.integers(5, 40, 200).astype(float)
+    capacity = np.round(rng.integers(40, 110, 60) * 1.6)
+    fixed = rng.integers(150, 600, 60).astype(float)
+    cost = np.round(np.linalg.norm(rng.uniform(0, 10, (60, 1, 2)) - rng.uniform(0, 10, (1, 200, 2)), axis=2), 2)
+    rows = {"Materials": [{"material": f"C{j}"} for j in range(200)], "Countries": [{"country": "US"}],
+            "Sources": [{"source": f"F{i}", "country": "US", "capacity": capacity[i], "fixed_cost": fixed[i]} for i in range(60)],
+            "Offers": [{"source": f"F{i}", "material": f"C{j}", "unit_cost": cost[i, j]} for i in range(60) for j in range(200)],
+            "Demand": [{"material": f"C{j}", "period": 1, "quantity": demand[j]} for j in range(200)]}
+    path = write_plain(tmp_path / "cflp.xlsx", rows)
+    result, payload = run("solve", path, "-o", tmp_path / "plan.xlsx", "--time-limit", 2, "--gap", 0, "--json")
+    assert result.exit_code == 0, result.output
+    assert payload["status"] == "time_limit_feasible" and payload["gap"] > 0
+    assert payload["bound"] < payload["objective"]
+    assert "NOT PROVEN OPTIMAL" in result.output
+    summary = openpyxl.load_workbook(tmp_path / "plan.xlsx")["Summary"]
+    assert summary["A2"].value.startswith("Status: NOT PROVEN OPTIMAL")
