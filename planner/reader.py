@@ -1,7 +1,7 @@
 """Reading a workbook into raw tables, one per schema sheet.
 
-pandas' calamine engine reads every sheet at once (about 6x faster than openpyxl on large
-sheets). A sheet may be an Excel Table or a plain range: its header row is the first row
+calamine (pandas' fastest Excel engine, used here directly) reads every sheet at once,
+about 6x faster than openpyxl on large sheets. A sheet may be an Excel Table or a plain range: its header row is the first row
 holding any of the sheet's column keys, matched case-insensitively and ignoring
 surrounding spaces. Cells are kept as written (typing and checking is ``validate``'s job),
 each row with the Excel row number it came from. Extra columns are kept; fully blank rows
@@ -10,12 +10,12 @@ are dropped.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import python_calamine
 
 from . import schema
 from .errors import Problem, UnreadableFile
@@ -53,11 +53,13 @@ def read_workbook(path: str | Path) -> RawBook:
     path = Path(path)
     inspection = inspect_xlsx(path)
     try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
+        # calamine (the engine pandas uses) straight to Python values: pandas' per-cell wrapper
+        # costs more than the parse itself on large sheets
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheets = {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in wb.sheet_names}
     except Exception as e:  # calamine's errors are varied; the user needs one sentence
         raise UnreadableFile(path, f"cannot be read as a workbook ({type(e).__name__}: {e}).") from None
-    grids = {title: [[_clean(v) for v in row] for row in df.itertuples(index=False, name=None)] for title, df in sheets.items()}
-    book = read_grids(grids)
+    book = read_grids({title: _blanks_to_none(pd.DataFrame(rows, dtype=object)) for title, rows in sheets.items()})
     book.inspection = inspection
     by_title = {t.title: t for t in book.tables.values()}
     for title, cells in inspection.formulas_without_value.items():
@@ -73,8 +75,8 @@ def read_workbook(path: str | Path) -> RawBook:
     return book
 
 
-def read_grids(grids: dict[str, list[list]]) -> RawBook:
-    """Turn sheet grids (lists of rows, as read from row 1) into raw tables."""
+def read_grids(grids: dict[str, pd.DataFrame]) -> RawBook:
+    """Turn sheet grids (cells from A1, blanks as None, positional rows and columns) into raw tables."""
     problems: list[Problem] = []
     tables: dict[str, RawTable] = {}
     other = []
@@ -108,22 +110,23 @@ def rows_to_book(rows: dict[str, list[dict]]) -> RawBook:
         keys: list[str] = []
         for r in recs:
             keys.extend(k for k in r if k not in keys)
-        grids[name] = [keys] + [[r.get(k) for k in keys] for r in recs] if keys else [[c.key for c in schema.sheet(name).columns]]
+        grid = [keys] + [[r.get(k) for k in keys] for r in recs] if keys else [[c.key for c in schema.sheet(name).columns]]
+        grids[name] = _blanks_to_none(pd.DataFrame(grid, dtype=object))
     return read_grids(grids)
 
 
-def _table(name: str, title: str, grid: list[list], problems: list[Problem]) -> RawTable | None:
+def _table(name: str, title: str, grid: pd.DataFrame, problems: list[Problem]) -> RawTable | None:
     spec = schema.sheet(name)
     wanted = {c.key: c for c in spec.columns}
     header_at = None
-    for i, row in enumerate(grid):
+    for i, row in enumerate(grid.itertuples(index=False, name=None)):
         if any(isinstance(v, str) and v.strip().lower() in wanted for v in row):
             header_at = i
             break
     if header_at is None:
         problems.append(Problem(name, None, None, None, f"no header row found; the first row of the table must hold the column keys ({', '.join(c.key for c in spec.columns if c.required)} at least)"))
         return None
-    header = grid[header_at]
+    header = list(grid.iloc[header_at])
     keys: list[str] = []
     positions: list[int] = []
     letters: dict[str, str] = {}
@@ -143,14 +146,11 @@ def _table(name: str, title: str, grid: list[list], problems: list[Problem]) -> 
     for c in spec.columns:
         if c.required and c.key not in letters:
             problems.append(Problem(name, header_at + 1, c.key, None, f"required column {c.key!r} is missing from the header row"))
-    records = []
-    for i in range(header_at + 1, len(grid)):
-        row = grid[i]
-        values = [row[j] if j < len(row) else None for j in positions]
-        if all(v is None for v in values):
-            continue
-        records.append(values + [i + 1])
-    cells = pd.DataFrame(records, columns=keys + [ROW], dtype=object)
+    body = grid.iloc[header_at + 1:, positions]
+    body.columns = keys
+    body = body[body.notna().any(axis=1)]
+    cells = pd.DataFrame({k: body[k].to_numpy(dtype=object) for k in keys}, dtype=object)
+    cells[ROW] = body.index.to_numpy() + 1
     return RawTable(name, title, cells, header_at + 1, letters)
 
 
@@ -167,27 +167,29 @@ def _schema_name(title: str, embedded: bool = False) -> str | None:
     return None
 
 
-def _find_version(grid: list[list]) -> str | None:
-    for row in grid[:200]:
+def _find_version(grid: pd.DataFrame) -> str | None:
+    for row in grid.head(200).itertuples(index=False, name=None):
         for j, v in enumerate(row[:-1]):
             if isinstance(v, str) and v.strip().lower() == "template_version" and row[j + 1] is not None:
                 return str(row[j + 1]).strip()
     return None
 
 
-def _clean(v):
-    """Calamine gives NaN for empty cells and '' for empty strings; both mean blank."""
-    if v is None:
-        return None
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, str) and not v.strip():
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    if isinstance(v, (dt.datetime, dt.date, dt.time, dt.timedelta)):
-        return v
-    return v
+def _blanks_to_none(df: pd.DataFrame) -> pd.DataFrame:
+    """Calamine gives NaN for empty cells and '' for empty strings; both become None."""
+    df = df.astype(object)
+    df = df.where(df.notna(), None)
+    for c in df.columns:
+        col = df[c]
+        text = (col.map(type) == str).to_numpy()
+        if text.any():
+            blank = np.zeros(len(col), dtype=bool)
+            blank[text] = (col[text].str.strip() == "").to_numpy()
+            if blank.any():
+                df.loc[blank, c] = None
+    df.columns = range(df.shape[1])
+    df.index = range(df.shape[0])
+    return df
 
 
 def _letter(j: int) -> str:

@@ -176,26 +176,64 @@ def _typed(spec: schema.Sheet, raw: RawTable, problems: list[Problem]) -> pd.Dat
     n = len(raw.cells)
     rows = raw.cells[ROW].tolist()
     for col in spec.columns:
-        values = raw.cells[col.key].tolist() if col.key in raw.cells else [None] * n
-        typed = []
-        for r, v in zip(rows, values):
+        values = raw.cells[col.key] if col.key in raw.cells else pd.Series([None] * n, dtype=object)
+        percent = col.key == "limit" and spec.name == "Policies"  # shares may be written 40%; checked per rule later
+        typed, slow = _bulk(col, values, percent)
+        cells = values.to_numpy(dtype=object)
+        if not col.required:
+            slow &= values.notna().to_numpy()  # an optional blank takes its default later
+        for i in np.flatnonzero(slow):
+            v = cells[i]
             if v is None:
                 if col.required:
-                    problems.append(Problem(spec.name, r, col.key, None, "a value is required here"))
-                typed.append(None)
+                    problems.append(Problem(spec.name, rows[i], col.key, None, "a value is required here"))
                 continue
-            if col.key == "limit" and spec.name == "Policies":
-                x, why = _number(v, percent=True)  # shares may be written 40%; checked per rule later
-            else:
-                x, why = convert(col, v)
+            x, why = _number(v, percent=True) if percent else convert(col, v)
             if why:
-                problems.append(Problem(spec.name, r, col.key, v, why))
-            typed.append(x)
+                problems.append(Problem(spec.name, rows[i], col.key, v, why))
+            typed[i] = x
         out[col.key] = typed
     df = pd.DataFrame(out, dtype=object)
     df["row"] = rows
     df["include"] = df["include"].where(df["include"].notna(), "yes")
     return df
+
+
+def _bulk(col: schema.Column, values: pd.Series, percent: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Type the ordinary cells of a column at once: (typed values, mask of cells left to check one by one).
+
+    Ordinary means: a finite number within bounds for number columns (whole for integers
+    and periods), a string for text, a known spelling for choices. Blanks and everything
+    else go through :func:`convert`, which words the problem.
+    """
+    typed = np.full(len(values), None, dtype=object)
+    kind = values.map(type).to_numpy()
+    if col.type in ("number", "integer", "period") or percent:
+        plain = (kind == float) | (kind == int)
+        x = pd.to_numeric(values.where(plain), errors="coerce").to_numpy(dtype=float)
+        good = plain & np.isfinite(x)
+        if col.minimum is not None and not percent:
+            good &= x >= col.minimum
+        if col.maximum is not None and not percent:
+            good &= x <= col.maximum
+        if col.type in ("integer", "period"):
+            good &= (np.floor(x) == x) & (np.abs(x) < 2.0**53)  # larger ones take the checked path
+            typed[good] = x[good].astype(np.int64).astype(object)
+        else:
+            typed[good] = x[good].astype(object)
+        return typed, ~good
+    if col.type in ("id", "text"):
+        good = kind == str
+        typed[good] = values[good].str.strip().to_numpy(dtype=object)
+        return typed, ~good
+    if col.type in ("choice", "yesno"):
+        spellings = {c.lower(): c for c in col.choices} if col.type == "choice" else {"yes": "yes", "no": "no"}
+        good = kind == str
+        canon = values[good].str.strip().str.lower().map(spellings)
+        typed[good] = canon.to_numpy(dtype=object)
+        good[good] = canon.notna().to_numpy()
+        return typed, ~good
+    return typed, np.ones(len(values), dtype=bool)
 
 
 def _empty(spec: schema.Sheet) -> pd.DataFrame:
@@ -331,21 +369,23 @@ def _check_periods(typed, periods, settings: Settings, problems) -> None:
 def _check_offers(typed, periods, problems) -> None:
     offers, sources = typed["Offers"], typed["Sources"]
     lo, hi = periods[0], periods[-1]
-    src_cap = dict(zip(sources["source"], sources["capacity"]))
-    for rec in offers.to_dict("records"):
-        r, first, last = rec["row"], rec["first_period"], rec["last_period"]
-        if first is not None and last is not None and first > last:
-            problems.append(Problem("Offers", r, "last_period", last, f"expected a period ≥ first_period ({first})"))
-        elif (first is not None and first > hi) or (last is not None and last < lo):
-            problems.append(Problem("Offers", r, "first_period" if first is not None and first > hi else "last_period",
-                                    first if first is not None and first > hi else last,
-                                    f"the offer is never available within the horizon {lo}–{hi}", "warning"))
-        mo, cap = rec["min_order"], rec["capacity"]
-        if mo is not None and cap is not None and mo > cap:
-            problems.append(Problem("Offers", r, "min_order", mo, f"expected at most the offer's capacity ({cap:g})"))
-        scap = src_cap.get(rec["source"])
-        if mo is not None and scap is not None and mo > scap:
-            problems.append(Problem("Offers", r, "min_order", mo, f"expected at most the capacity of source {rec['source']} ({scap:g})"))
+    first = pd.to_numeric(offers["first_period"], errors="coerce")
+    last = pd.to_numeric(offers["last_period"], errors="coerce")
+    min_order = pd.to_numeric(offers["min_order"], errors="coerce")
+    cap = pd.to_numeric(offers["capacity"], errors="coerce")
+    scap = pd.to_numeric(offers["source"].map(dict(zip(sources["source"], sources["capacity"]))), errors="coerce")
+    rows = offers["row"]
+    for i in np.flatnonzero((first > last).to_numpy()):
+        problems.append(Problem("Offers", rows.iat[i], "last_period", last.iat[i], f"expected a period ≥ first_period ({first.iat[i]:g})"))
+    late, early = (first > hi).to_numpy(), (last < lo).to_numpy() & ~(first > last).to_numpy()
+    for i in np.flatnonzero(late | early):
+        col, value = ("first_period", first.iat[i]) if late[i] else ("last_period", last.iat[i])
+        problems.append(Problem("Offers", rows.iat[i], col, int(value), f"the offer is never available within the horizon {lo}–{hi}", "warning"))
+    for i in np.flatnonzero((min_order > cap).to_numpy()):
+        problems.append(Problem("Offers", rows.iat[i], "min_order", min_order.iat[i], f"expected at most the offer's capacity ({cap.iat[i]:g})"))
+    for i in np.flatnonzero((min_order > scap).to_numpy()):
+        problems.append(Problem("Offers", rows.iat[i], "min_order", min_order.iat[i],
+                                f"expected at most the capacity of source {offers['source'].iat[i]} ({scap.iat[i]:g})"))
 
 
 def _check_sources(typed, periods, settings, problems) -> None:
