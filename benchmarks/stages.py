@@ -1,7 +1,7 @@
 """Stage timings of `planner solve` on a workbook: the example, or a generated instance.
 
     .venv/bin/python benchmarks/stages.py inputs/example.xlsx
-    .venv/bin/python benchmarks/stages.py --sources 10000 --materials 10 --periods 3   # 100k offers
+    .venv/bin/python benchmarks/stages.py --sources 10000 --materials 10 --periods 3   # ~30k offers
 
 A generated instance is written with openpyxl's write-only mode (as another program
 would) and solved by the installed `planner` command; the JSON line it prints carries the
@@ -18,22 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from openpyxl import Workbook
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from handoff import generate  # noqa: E402
-
-
-def write_rows(path: Path, rows: dict[str, list[dict]]) -> None:
-    wb = Workbook(write_only=True)
-    for name, recs in rows.items():
-        ws = wb.create_sheet(name)
-        keys = list(dict.fromkeys(k for r in recs for k in r))
-        ws.append(keys)
-        for r in recs:
-            ws.append([r.get(k) for k in keys])
-    wb.save(path)
+from benchmarks.generate import generate, write_workbook  # noqa: E402
 
 
 def main() -> None:
@@ -48,9 +35,8 @@ def main() -> None:
         path = args.workbook
         if path is None:
             t = time.perf_counter()
-            rows = generate(args.sources, args.materials, args.periods)
-            path = Path(tmp) / "generated.xlsx"
-            write_rows(path, rows)
+            rows = generate(materials=args.materials, sources=args.sources, periods=args.periods)
+            path = write_workbook(Path(tmp) / "generated.xlsx", rows)
             print(f"generated {len(rows['Offers']):,} offers × {args.periods} periods in {time.perf_counter() - t:.1f} s",
                   file=sys.stderr)
         planner = Path(sys.executable).with_name("planner")
