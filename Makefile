@@ -33,5 +33,12 @@ inputs: $(STAMP)
 	$(BIN)/planner template inputs/template.xlsx --force
 	$(BIN)/planner example inputs/example.xlsx --force
 
+# Benchmarks (benchmarks/README.md): S and M in a couple of minutes; everything in ~30 min.
+.PHONY: bench bench-all
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py S M
+bench-all: $(STAMP)
+	$(BIN)/python benchmarks/run.py S M L XL CFL --lp S M L XL CFL --extras read write threads
+
 clean:
 	rm -rf $(VENV) outputs/*.xlsx .pytest_cache

@@ -70,6 +70,8 @@ class Obstacle:
     message: str
     sheet: str
     row: int | None
+    amount: float | None = None  # the most the data allows (capacity, offers that can be counted)
+    instance: PolicyInstance | None = None  # the policy instance, for policy obstacles
 
 
 class InfeasibleData(Exception):
@@ -255,6 +257,8 @@ def add_demand(m) -> None:
 
     demand_met[m, t]:  Σ_{o sells m} Buy[o, t] + Shortfall[m, t] >= demand[m, t]
     over every demand with quantity > 0. Purchases may exceed demand (minimum orders).
+    A hard demand that no offer can reach, or above the sum of its offers' bounds, is an
+    :class:`Obstacle` (the model is infeasible whatever else holds).
     """
     tb = m.tables
     groups = tb.op.groupby(["material", "period"]).indices
@@ -267,7 +271,13 @@ def add_demand(m) -> None:
             terms.append(m.Shortfall[mat, t])
         if not terms:
             tb.obstacles.append(Obstacle("demand_met", (mat, t), f"no offer can supply {mat} in {t} (demand {q:g})",
-                                         "Demand", int(row)))
+                                         "Demand", int(row), amount=0.0))
+            continue
+        most = float(tb.op["bound"].to_numpy()[list(pos)].sum())
+        if (mat, t) not in m.Shortfall and most < q - 1e-9 * max(1.0, q):
+            # each purchase is at most its bound (offer and source capacity): a cheap, certain check
+            tb.obstacles.append(Obstacle("demand_met", (mat, t), f"{mat} in {t}: demand {q:g} exceeds all capacity {most:g}",
+                                         "Demand", int(row), amount=most))
             continue
         exprs[mat, t] = _linear([1.0] * len(terms), terms) >= float(q)
         index.append((mat, t))
@@ -458,12 +468,12 @@ def _add_policies(m, rules: tuple[str, str], coefs) -> None:
             if p.kind == "count" and not p.is_max and len(pos) < rhs and not p.soft:
                 tb.obstacles.append(Obstacle(
                     f"policy_{rule}", p.name, f"{p.name}: only {len(pos)} offers can be in use, fewer than {rhs:g}",
-                    "Policies", p.row))
+                    "Policies", p.row, amount=float(len(pos)), instance=p))
                 continue
             if not len(pos) and not p.soft:
                 tb.obstacles.append(Obstacle(
                     f"policy_{rule}", p.name, f"{p.name}: nothing is selected, so at least {rhs:g} cannot be reached",
-                    "Policies", p.row))
+                    "Policies", p.row, amount=0.0, instance=p))
                 continue
             if p.kind == "count":
                 variables = [m.Use[k] for k in _keys(tb.op.iloc[pos])]

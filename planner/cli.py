@@ -1,13 +1,15 @@
 """The ``planner`` command. The only place that turns problems into text and exit codes.
 
 Exit codes (SPEC §4): 0 solved or valid, 1 invalid input, 2 usage error, 3 infeasible,
-4 no solution within the time limit. An unexpected fault prints one sentence (and the
-traceback only with ``--debug``) and exits 70.
+4 no solution within the time limit; 73 an output cannot be written (missing or read-only
+folder, full disk: nothing is written), 130 interrupted (Ctrl-C: nothing is written). An
+unexpected fault prints one sentence (and the traceback only with ``--debug``) and exits 70.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -15,9 +17,11 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import InputError, Problem
+from .errors import InputError, OutputError, Problem
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+EXIT_CANT_WRITE, EXIT_INTERRUPTED = 73, 130  # an output cannot be written (sysexits' EX_CANTCREAT); Ctrl-C
+_METRICS = ("co2e", "water", "waste", "risk", "feoc_share", "domestic_share", "allied_share", "recycled_share")
 
 
 def _err(text: str = "") -> None:
@@ -61,9 +65,12 @@ class _Planner(click.Group):
         except InputError as e:
             report_problems(None, e.problems, False)
             ctx.exit(EXIT_INVALID)
+        except OutputError as e:
+            _err(f"error: {e}")
+            ctx.exit(EXIT_CANT_WRITE)
         except KeyboardInterrupt:
             _err("interrupted; nothing was written")
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except OSError as e:
             name = f": {e.filename}" if getattr(e, "filename", None) else ""
             _err(f"error: {e.strerror or e}{name}")
@@ -142,6 +149,13 @@ def _progress(quiet: bool):
     return show
 
 
+def _check_output(out: Path, default: bool) -> None:
+    """Fail before any work if ``out`` cannot be written; only a default output folder is created."""
+    from .excel import check_output
+
+    check_output(out, create_folder=default)
+
+
 def _default_plan_path(input: Path) -> Path:
     return Path("outputs") / f"{input.stem}-plan.xlsx"
 
@@ -155,16 +169,43 @@ def _default_plan_path(input: Path) -> Path:
 @click.option("--threads", type=click.IntRange(min=1), help="Solver threads (default: Settings threads, else HiGHS's choice).")
 @click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout.")
-def solve(input: Path, output: Path | None, time_limit, gap, threads, quiet, as_json):
-    """Validate INPUT, find the least-cost plan and write the plan workbook."""
+@click.option("--policy-costs", is_flag=True,
+              help="Also price each hard Policies row: the total cost saved if it were dropped (one re-solve each).")
+@click.option("--scenario", "scenario_names", multiple=True, metavar="NAME",
+              help="Also solve this scenario of the Scenarios sheet (repeatable): one plan each, next to the base's, "
+                   "and a comparison workbook. '--scenario base' alone solves the base only.")
+@click.option("--all-scenarios", is_flag=True, help="Solve the base and every scenario, and compare them.")
+@click.option("--jobs", type=click.IntRange(min=1),
+              help="Solves to run at once in separate processes (default: the number of cores).")
+@click.pass_context
+def solve(ctx, input: Path, output: Path | None, time_limit, gap, threads, quiet, as_json, policy_costs,
+          scenario_names, all_scenarios, jobs):
+    """Validate INPUT, find the least-cost plan and write the plan workbook.
+
+    With --scenario or --all-scenarios: one plan per scenario plus the base, solved in
+    parallel, and a comparison workbook of them all (see 'planner compare'). The exit code
+    is then the highest of the runs' (70 > 4 > 3 > 0: a fault, no plan in time, infeasible).
+    """
     from .run import Options, solve_file
+    from .validate import BASE_SCENARIO
 
     out = output or _default_plan_path(input)
     if out.exists() and input.exists() and out.resolve() == input.resolve():
         raise click.UsageError("the plan would overwrite the input workbook; choose another --output")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _check_output(out, default=output is None)
     log = (lambda s: None) if quiet else _err
-    outcome = solve_file(input, out, Options(time_limit, gap, threads), progress=_progress(quiet), log=log)
+    options = Options(time_limit, gap, threads, policy_costs=policy_costs, jobs=ctx.params.get("jobs"))
+    wanted = list(dict.fromkeys(scenario_names))
+    if all_scenarios or any(n != BASE_SCENARIO for n in wanted):
+        _solve_scenarios(input, out, wanted, all_scenarios, options, jobs, quiet, as_json)
+    if not wanted:
+        from .compare import plan_scenario
+
+        options.scenario = plan_scenario(input)  # a scenario's plan solves that scenario again
+        if options.scenario:
+            log(f"{input} is the plan of scenario {options.scenario!r}: solving that scenario again "
+                f"(--scenario base solves the base)")
+    outcome = solve_file(input, out, options, progress=_progress(quiet), log=log)
     if outcome.status == "invalid":
         report_problems(input, outcome.checked.problems, as_json)
         sys.exit(EXIT_INVALID)
@@ -175,12 +216,9 @@ def solve(input: Path, output: Path | None, time_limit, gap, threads, quiet, as_
                "timings": {k: round(v, 4) for k, v in outcome.timings.items()},
                "solver_seconds": round(outcome.solver_seconds, 4)}
     if outcome.status == "infeasible":
-        click.echo(f"{input}: infeasible: the rules, capacities and demand cannot all hold.")
-        for o in outcome.obstacles:
-            click.echo(f"  {o.message} ({o.sheet}" + (f" row {o.row})" if o.row else ")"))
-        if not outcome.obstacles:
-            click.echo("  Relax a hard policy, add capacity, or set a shortage_penalty so that unmet demand is allowed.")
-        payload["problems"] = [{"sheet": o.sheet, "row": o.row, "message": o.message} for o in outcome.obstacles]
+        explain_infeasible(input, outcome.diagnosis, quiet)
+        payload["diagnosis"] = outcome.diagnosis.as_json()
+        payload["diagnosis_workbook"] = str(outcome.diagnosis.path) if outcome.diagnosis.path else None
         _finish(payload, as_json, EXIT_INFEASIBLE)
     if outcome.status == "time_limit_no_solution":
         click.echo(f"{input}: no plan found within the time limit; raise --time-limit or relax the gap.")
@@ -190,8 +228,37 @@ def solve(input: Path, output: Path | None, time_limit, gap, threads, quiet, as_
         _finish(payload, as_json, EXIT_INTERNAL)
     r = outcome.result
     payload.update(objective=r.objective, gap=r.gap, bound=r.bound, plan=str(outcome.path))
+    if outcome.plan.rule_costs is not None:
+        payload["rule_costs"] = [{k: (_number(v) if k.startswith(("rule_cost", "cost_")) else v) for k, v in rec.items()}
+                                 for rec in outcome.plan.rule_costs.to_dict("records")]
     _digest(outcome)
     _finish(payload, as_json, EXIT_OK)
+
+
+def explain_infeasible(input, diagnosis, quiet: bool) -> None:
+    """What must give way: on stdout (the result) and on stderr, once when both are the same terminal."""
+    lines = [f"{input}: infeasible: the rules, capacities and demand cannot all hold."]
+    if diagnosis.findings:
+        lines.append("What must give way (policies are relaxed first, then capacities, then demand):")
+        lines += [f"  - {f.message}" for f in diagnosis.findings]
+    if diagnosis.conflict:
+        lines.append("These limits cannot all hold even with purchases split freely (a conflicting set):")
+        lines += [f"  - {f.message}" for f in diagnosis.conflict]
+    lines += [f"  note: {n}" for n in diagnosis.notes]
+    if diagnosis.path:
+        lines.append(f"No plan was written; the diagnosis is in {diagnosis.path}")
+    for line in lines:
+        click.echo(line)
+    if not quiet and not _same_terminal():
+        for line in lines:
+            _err(line)
+
+
+def _same_terminal() -> bool:
+    try:
+        return sys.stdout.isatty() and sys.stderr.isatty() and os.path.samestat(os.fstat(1), os.fstat(2))
+    except (OSError, ValueError):
+        return False
 
 
 def _digest(outcome) -> None:
@@ -212,10 +279,170 @@ def _digest(outcome) -> None:
     if len(plan.investments):
         builds = ", ".join(f"{b.source} in {b.build_period}" for b in plan.investments.itertuples())
         click.echo(f"  builds: {builds}")
+    if plan.rule_cost_lines:
+        click.echo("  what each rule costs (re-solved without it):")
+        for line in plan.rule_cost_lines:
+            click.echo(f"    {line}")
     for w in plan.warnings:
         click.echo(f"  warning: {w}")
     click.echo(f"  plan written to {outcome.path} (solved in {outcome.timings.get('total', 0):.1f} s, "
                f"HiGHS {r.solver_seconds:.2f} s)")
+
+
+# A run's exit code by its status; several runs exit with the highest (a fault > no plan in time > infeasible).
+_RUN_EXIT = {"optimal": EXIT_OK, "time_limit_feasible": EXIT_OK, "invalid": EXIT_INVALID, "infeasible": EXIT_INFEASIBLE,
+             "time_limit_no_solution": EXIT_NO_SOLUTION}
+
+
+def _solve_scenarios(input: Path, out: Path, wanted: list[str], all_scenarios: bool, options, jobs, quiet, as_json):
+    """The base and scenarios: one plan each (in parallel), then the comparison workbook."""
+    from . import batch, compare, pool, scenarios
+    from .validate import BASE_SCENARIO, load
+
+    log = (lambda s: None) if quiet else _err
+    checked = load(input)
+    if checked.errors:
+        report_problems(input, checked.problems, as_json)
+        sys.exit(EXIT_INVALID)
+    available = scenarios.names(checked)
+    unknown = [n for n in wanted if n != BASE_SCENARIO and n not in available]
+    listed = f"its scenarios: {', '.join(available)}" if available else "it has no scenarios (the Scenarios sheet is empty)"
+    if unknown:
+        raise click.UsageError(f"{input} has no scenario {', '.join(repr(n) for n in unknown)}; {listed}")
+    if all_scenarios and not available:
+        raise click.UsageError(f"--all-scenarios: {input} has no scenarios (the Scenarios sheet is empty)")
+    chosen = available if all_scenarios else [n for n in wanted if n != BASE_SCENARIO]
+    paths = batch.plan_paths(out, chosen)
+    comparison = batch.comparison_path(out)
+    for p in [*paths.values(), comparison]:
+        if p.exists() and input.exists() and p.resolve() == input.resolve():
+            raise click.UsageError(f"{p} would overwrite the input workbook; choose another --output")
+    if not quiet:
+        for w in checked.warnings:
+            _err(f"warning: {w}")
+    at_once = min(jobs or pool.default_jobs(), len(paths))
+    if at_once > 1:  # share the cores between the runs; rule pricing inside a run stays in its process
+        if options.threads is None and checked.settings.threads is None:
+            options.threads = max(1, pool.default_jobs() // at_once)
+        if options.jobs is None:
+            options.jobs = 1
+    log(f"solving {len(paths)} plans (the base and {len(chosen)} scenario{'s' if len(chosen) != 1 else ''}), "
+        f"{at_once} at a time")
+    reports = batch.run_all(batch.tasks_for(input, paths, options), at_once)
+    for r in reports:
+        if r.plan:
+            head = f"{r.scenario:<28} {'optimal' if r.proven_optimal else 'NOT PROVEN OPTIMAL (gap ' + format(r.gap, '.2%') + ')'}"
+            click.echo(f"{head}  total cost {r.objective:,.0f}  {r.plan} ({r.timings.get('total', 0):.1f} s)")
+        else:
+            click.echo(f"{r.scenario:<28} {r.status.upper().replace('_', ' ')}: no plan")
+        for line in r.lines:
+            click.echo(f"    {line}")
+    plans = [compare.read_plan(r.plan, inputs=checked) for r in reports if r.plan]
+    missing = [compare.Missing(r.scenario, r.status, "; ".join(r.lines[:2])) for r in reports if not r.plan]
+    written = None
+    if len(plans) >= 2:
+        c = compare.compare(plans, missing)
+        written = compare.write(c, comparison)
+        for line in compare.digest(c, written):
+            click.echo(line)
+    else:
+        click.echo("fewer than two plans: no comparison written")
+    code = max(_RUN_EXIT.get(r.status, EXIT_INTERNAL) for r in reports)
+    payload = {"status": "ok" if code == EXIT_OK else "some runs have no plan", "exit_code": code,
+               "runs": [r.as_json() for r in reports], "comparison": str(written) if written else None}
+    _finish(payload, as_json, code)
+
+
+@cli.command("compare")
+@click.argument("plans", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Comparison workbook to write (default: <first plan>-comparison.xlsx beside it).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout.")
+def compare_plans(plans: tuple[Path, ...], output: Path | None, as_json: bool):
+    """Compare plan workbooks side by side; the first plan is the base.
+
+    Writes Summary (run facts, key figures with Δ and Δ% coloured good or bad), Charts,
+    Supply mix, Data (one long table for pivots) and Inputs diff (every input cell that
+    differs from the base's, scenario edits included).
+    """
+    from . import batch, compare
+
+    if len(plans) < 2:
+        raise click.UsageError("give at least two plans: the base first, then the plans to compare with it")
+    out = output or batch.comparison_path(plans[0])
+    if any(out.exists() and out.resolve() == p.resolve() for p in plans):
+        raise click.UsageError(f"{out} is one of the plans compared; choose another --output")
+    _check_output(out, default=output is None)
+    c = compare.compare([compare.read_plan(p) for p in plans])
+    written = compare.write(c, out)
+    for line in compare.digest(c, written):
+        click.echo(line)
+    total = c.horizon.set_index("kpi").loc[compare.TOTAL_COST.key]
+    _finish({"comparison": str(written), "warnings": c.warnings, "inputs_diff": len(c.inputs_diff),
+             "plans": [{"label": p.label, "scenario": p.scenario, "plan": str(p.path), "total_cost": total[p.label]}
+                       for p in c.plans]}, as_json, EXIT_OK)
+
+
+@cli.command()
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--metric", required=True, type=click.Choice(sorted(_METRICS)),
+              help="What to trade cost against (over the horizon, all materials unless --material).")
+@click.option("--points", type=click.IntRange(min=2), default=8, show_default=True,
+              help="Plans on the sweep, from the cost-optimal one to the best achievable metric.")
+@click.option("--material", help="Measure the metric on this material only.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Frontier workbook to write (default: outputs/<input>-frontier-<metric>.xlsx).")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds each solve may run (default: Settings time_limit_s).")
+@click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative MIP gap to stop at (default: Settings mip_gap).")
+@click.option("--threads", type=click.IntRange(min=1), help="Solver threads per solve (default: Settings threads).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Solves to run at once in separate processes (default: the number of cores).")
+@click.option("--quiet", is_flag=True, help="No log lines on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout.")
+def frontier(input: Path, metric, points, material, output, time_limit, gap, threads, jobs, quiet, as_json):
+    """The cost–impact frontier of INPUT: the cheapest plan for each level of METRIC, as a table and a chart."""
+    from .frontier import points_table, sweep
+
+    out = output or Path("outputs") / f"{input.stem}-frontier-{metric}.xlsx"
+    if out.exists() and input.exists() and out.resolve() == input.resolve():
+        raise click.UsageError("the frontier would overwrite the input workbook; choose another --output")
+    _check_output(out, default=output is None)
+    result = sweep(input, metric, points, out, time_limit, gap, threads, jobs, material,
+                   log=(lambda s: None) if quiet else _err)
+    if result.status == "invalid":
+        report_problems(input, result.checked.problems, as_json)
+        sys.exit(EXIT_INVALID)
+    if result.status == "unknown_material":
+        raise click.BadParameter(f"{material!r} is not on the Materials sheet", param_hint="--material")
+    payload = {"status": result.status, "metric": metric, "frontier": None, "points": [],
+               "timings": {k: round(v, 4) for k, v in result.timings.items()}}
+    if result.status == "infeasible":
+        explain_infeasible(input, result.diagnosis, quiet)
+        payload["diagnosis"] = result.diagnosis.as_json()
+        _finish(payload, as_json, EXIT_INFEASIBLE)
+    if not result.points:
+        click.echo(f"{input}: no plan found within the time limit; raise --time-limit or relax the gap.")
+        _finish(payload, as_json, EXIT_NO_SOLUTION if result.status == "time_limit_no_solution" else EXIT_INTERNAL)
+    table = points_table(result)
+    m = result.metric
+    fmt = (lambda v: f"{v:.1%}") if m.is_share else (lambda v: f"{v:,.4g}")
+    n = len(result.points)
+    click.echo(f"{input}: cost against {m.label}, {n} plan{'s' if n != 1 else ''}"
+               + (f" ({len(result.dropped)} dominated or unsolved, dropped)" if result.dropped else ""))
+    for rec in table.itertuples():
+        click.echo(f"  {rec.point:>2} {rec.plan:<18} {m.label} {fmt(getattr(rec, m.name)):>12}   "
+                   f"total cost {rec.total_cost:>18,.0f}   extra {rec.extra_cost_pct:>7.2%}")
+    if len(table) == 1:
+        click.echo(f"  the cost-optimal plan already has the best achievable {m.label}: there is nothing to trade")
+    click.echo(f"  frontier written to {result.path} ({result.timings.get('total', 0):.1f} s)")
+    payload.update(frontier=str(result.path), best=result.best,
+                   points=[{"plan": r["plan"], "limit": _number(r["limit"]), "metric": _number(r[m.name]),
+                            "cost": r["total_cost"], "status": r["status"]} for r in table.to_dict("records")])
+    _finish(payload, as_json, EXIT_OK)
+
+
+def _number(v):
+    """A float for JSON, None for a missing one (JSON has no NaN)."""
+    return None if v is None or v != v else float(v)
 
 
 def _finish(payload: dict, as_json: bool, code: int):

@@ -67,3 +67,12 @@ class UnreadableFile(InputError):
     def __init__(self, path, sentence: str):
         self.path = path
         super().__init__([Problem(None, None, None, None, f"the file {sentence}")])
+
+
+class OutputError(OSError):
+    """An output file cannot be written; one sentence naming the path and why. Nothing was written."""
+
+    def __init__(self, path, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot write {path}: {reason}")

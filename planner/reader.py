@@ -10,6 +10,7 @@ are dropped.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,12 +147,35 @@ def _table(name: str, title: str, grid: pd.DataFrame, problems: list[Problem]) -
     for c in spec.columns:
         if c.required and c.key not in letters:
             problems.append(Problem(name, header_at + 1, c.key, None, f"required column {c.key!r} is missing from the header row"))
+    _unused_columns(name, grid, header_at, header, [k for k in keys if k not in wanted], problems)
     body = grid.iloc[header_at + 1:, positions]
     body.columns = keys
     body = body[body.notna().any(axis=1)]
     cells = pd.DataFrame({k: body[k].to_numpy(dtype=object) for k in keys}, dtype=object)
     cells[ROW] = body.index.to_numpy() + 1
     return RawTable(name, title, cells, header_at + 1, letters)
+
+
+def _unused_columns(name: str, grid: pd.DataFrame, header_at: int, header: list, extras: list[str],
+                    problems: list[Problem]) -> None:
+    """Warn about data the model will not see: values under no header, and extra columns
+    whose header looks like a misspelt key (``capcity``), which would otherwise take their
+    default silently. Both are kept in the plan's copy of the inputs, or, for headerless
+    values, named here."""
+    spec = schema.sheet(name)
+    for key in extras:
+        near = difflib.get_close_matches(key.strip().lower().replace(" ", "_"), list(spec.keyset), n=1, cutoff=0.8)
+        if near:
+            problems.append(Problem(name, header_at + 1, key, None,
+                                    f"column {key!r} is not a column of {name}; did you mean {near[0]!r}? "
+                                    "It is kept but not used", "warning"))
+    unnamed = [j for j, v in enumerate(header) if v is None]
+    if unnamed:
+        filled = grid.iloc[header_at + 1:, unnamed].notna().any(axis=0).to_numpy()
+        for j in np.asarray(unnamed)[filled]:
+            problems.append(Problem(name, header_at + 1, None, None,
+                                    f"column {_letter(int(j))} holds values but has no header, so they are ignored; "
+                                    "give it a header (e.g. notes) to keep them", "warning"))
 
 
 def _schema_name(title: str, embedded: bool = False) -> str | None:
@@ -187,6 +211,14 @@ def _blanks_to_none(df: pd.DataFrame) -> pd.DataFrame:
             blank[text] = (col[text].str.strip() == "").to_numpy()
             if blank.any():
                 df.loc[blank, c] = None
+        # a number beyond the double range (1.8e308 written out) reads as infinite: no
+        # workbook can hold that number, so it is kept as the text it shows, "inf"
+        number = (col.map(type) == float).to_numpy()
+        if number.any():
+            inf = np.zeros(len(col), dtype=bool)
+            inf[number] = np.isinf(col[number].to_numpy(dtype=float))
+            if inf.any():
+                df.loc[inf, c] = ["inf" if v > 0 else "-inf" for v in col[inf]]
     df.columns = range(df.shape[1])
     df.index = range(df.shape[0])
     return df

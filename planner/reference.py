@@ -261,17 +261,27 @@ def scenario_blocks() -> list[Block]:
     return [
         Heading("How a scenario reads", 3),
         Paragraph("A scenario is a named set of edits to the base data; rows with the same scenario name "
-                  "are applied together. The base plan uses no scenario."),
+                  "are applied together, in sheet order. The base plan uses no scenario (the name base is "
+                  "kept for it)."),
         Bullets((
             "sheet and column name the cells to edit (sheet: "
-            + ", ".join(scenarios.column("sheet").choices) + ").",
+            + ", ".join(scenarios.column("sheet").choices) + "; for Settings the column is value and "
+            "where names the setting: setting=carbon_price).",
             "where filters the rows: field=value, where field is a column of that sheet or of the row "
             "it refers to (an offer's source, a source's country), e.g. country=CN, source=MP-MTN, "
-            "bloc=FEOC, material=NdPr; blank = all rows.",
+            "bloc=FEOC, material=NdPr; country=CN|RU for either value; country=CN & material=NdPr for "
+            "both; blank = all rows. Blank cells compare as their defaults (a blank kind is mine).",
             "period limits the edit to one period (2027) or a range (2027-2029); blank = all periods. "
-            "It applies to period-keyed data and to capacities per period.",
+            "It applies to the rows of Demand and Tariffs in those periods, and to the values the model "
+            "sees per period: an offer's unit_cost, capacity and tariff, a source's capacity, a country's "
+            "tariff, and the rate of a Tariffs row for every period. Other columns hold one value for the "
+            "whole horizon.",
             "operation and value change the cells: "
-            + "; ".join(f"{op} = {OPERATION_MEANINGS[op]}" for op in OPERATIONS) + ".",
+            + "; ".join(f"{op} = {OPERATION_MEANINGS[op]}" for op in OPERATIONS) + ". scale and add act "
+            "on what a blank stands for (its default, or the country's tariff for an offer's tariff).",
+            "Tariffs keep their precedence in a scenario: a Tariffs row, then the offer's tariff, then the "
+            "country's. A new country tariff therefore applies where the country's rate is the one that "
+            "counts; to change the others too, edit Tariffs.rate and Offers.tariff in the same scenario.",
         )),
         Paragraph("Examples:"),
         example_table("Scenarios", SCENARIO_EXAMPLES),

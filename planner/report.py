@@ -47,6 +47,10 @@ class PlanResult:
     supply: pd.DataFrame  # material, period, bloc, country, quantity (for the mix tables)
     proven_optimal: bool = True
     warnings: list[str] = field(default_factory=list)
+    rule_costs: pd.DataFrame | None = None  # with --policy-costs (see planner.policy_costs)
+    rule_cost_lines: list[str] = field(default_factory=list)
+    scenario_edits: pd.DataFrame | None = None  # a scenario's plan: each edit and the cells it changed
+    scenario_changes: pd.DataFrame | None = None  # (see planner.scenarios)
 
     def fact(self, label: str):
         return dict(self.facts).get(label)
@@ -61,6 +65,7 @@ _FORMATS = {
     "tariff": SHARE, "co2e": QUANTITY, "water": QUANTITY, "waste": QUANTITY,
     "feoc_share": SHARE, "domestic_share": SHARE, "allied_share": SHARE, "recycled_share": SHARE,
     "hhi": "0", "shadow_price": "#,##0.00", "violation": "General",
+    "rule_cost": MONEY, "cost_low": MONEY, "cost_high": MONEY,
 }
 
 
@@ -68,6 +73,8 @@ def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None) -> 
     """Write the plan workbook to ``path`` whole or not at all."""
     wb, ws = excel.new_workbook("Summary")
     _summary(ws, result)
+    if result.scenario_edits is not None:
+        _scenario(wb.create_sheet("Scenario"), result)
     _supply_mix(wb.create_sheet("Supply mix"), result.supply)
     for title, frame in (("Purchases", result.purchases), ("Policies", result.policies),
                          ("Investments", result.investments), ("Shortfalls", result.shortfalls)):
@@ -76,12 +83,12 @@ def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None) -> 
     if inputs is not None:
         _embed_inputs(wb, inputs)
     for sheet in wb.worksheets:
-        excel.print_setup(sheet, repeat_header=sheet.title not in ("Summary", "Supply mix"))
+        excel.print_setup(sheet, repeat_header=sheet.title not in ("Summary", "Supply mix", "Scenario"))
     return excel.save_atomic(wb, path)
 
 
 def _summary(ws, r: PlanResult) -> None:
-    ws["A1"] = r.fact("plan") or "Sourcing plan"
+    excel.set_value(ws["A1"], r.fact("plan") or "Sourcing plan")  # user text: never a formula
     ws["A1"].font = TITLE_FONT
     gap = r.fact("gap")
     status = ("optimal" + (f" (proven within a gap of {gap:.2%})" if gap else "")) if r.proven_optimal else (
@@ -108,6 +115,8 @@ def _summary(ws, r: PlanResult) -> None:
     row += 1
     _frame(ws, "Costs", r.costs, start_row=row, freeze=False)
     row += len(r.costs) + 3
+    if r.rule_costs is not None:
+        row = _rule_costs(ws, r, row)
     ws.cell(row=row, column=1, value="KPIs per material and period").font = SECTION_FONT
     row += 1
     _frame(ws, "KPIs", r.kpis, start_row=row, freeze=False)
@@ -116,6 +125,29 @@ def _summary(ws, r: PlanResult) -> None:
     excel.set_width(ws, 2, 18)
     for j in range(3, len(r.kpis.columns) + 1):
         excel.set_width(ws, j, max(14, len(str(r.kpis.columns[j - 1])) + 4))
+
+
+def _rule_costs(ws, r: PlanResult, row: int) -> int:
+    """What each hard rule costs: a sentence per policy, then the table; returns the next free row."""
+    ws.cell(row=row, column=1, value="What each rule costs (total cost saved if it were dropped)").font = SECTION_FONT
+    row += 1
+    for line in r.rule_cost_lines:
+        excel.set_value(ws.cell(row=row, column=1), line)
+        row += 1
+    _frame(ws, "RuleCosts", r.rule_costs, start_row=row + 1, freeze=False)
+    return row + len(r.rule_costs) + 4
+
+
+def _scenario(ws, r: PlanResult) -> None:
+    """The scenario this plan solved: its edits (Scenarios rows), then every input cell they changed."""
+    ws["A1"] = f"Scenario: {r.fact('scenario')}"
+    ws["A1"].font = TITLE_FONT
+    excel.set_value(ws["A2"], "The base data with these edits applied; the input.* sheets hold the base as read.")
+    ws.cell(row=4, column=1, value="Edits, in the order applied").font = SECTION_FONT
+    _frame(ws, "ScenarioEdits", r.scenario_edits, start_row=5, freeze=False)
+    row = 5 + max(len(r.scenario_edits), 1) + 3
+    ws.cell(row=row, column=1, value="Input cells changed (period blank: every period)").font = SECTION_FONT
+    _frame(ws, "ScenarioCells", r.scenario_changes, start_row=row + 1, freeze=False)
 
 
 def _frame(ws, name: str, frame: pd.DataFrame, start_row: int = 1, start_col: int = 1, freeze: bool = True) -> None:

@@ -20,7 +20,8 @@ import pandas as pd
 from models.data import PlanData
 from models.sourcing import COST_COMPONENTS, InfeasibleData, build_model, cost_components, policy_results, purchases
 
-from . import __version__, solver
+from . import __version__, numerics, policy_costs, scenarios, solver
+from .diagnose import Diagnosis, diagnosis_path, explain, write_diagnosis
 from .reader import read_workbook
 from .report import PlanResult, write_plan
 from .validate import Checked, check
@@ -34,6 +35,9 @@ class Options:
     time_limit_s: float | None = None  # None: the workbook's setting
     mip_gap: float | None = None
     threads: int | None = None
+    policy_costs: bool = False  # re-solve without each hard Policies row (planner.policy_costs)
+    jobs: int | None = None  # parallel processes for re-solves; None: the cores available
+    scenario: str | None = None  # a scenario of the Scenarios sheet to apply (planner.scenarios); None: the base
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Outcome:
     path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     obstacles: list = field(default_factory=list)
+    diagnosis: Diagnosis | None = None  # when infeasible: what must give way (planner.diagnose)
 
     @property
     def solver_seconds(self) -> float:
@@ -73,6 +78,12 @@ def solve_file(path: Path, out: Path | None, options: Options, progress: solver.
     timings["validate"] = time.perf_counter() - t
     if checked.errors:
         return Outcome("invalid", checked, timings=timings)
+    applied = None
+    if options.scenario is not None:
+        t = time.perf_counter()
+        applied = scenarios.apply(checked, options.scenario)
+        checked.data = applied.data  # this run solves (and diagnoses) the scenario's data
+        timings["scenario"] = time.perf_counter() - t
     data = checked.data
     settings = data.settings
     limit = options.time_limit_s if options.time_limit_s is not None else settings.time_limit_s
@@ -83,12 +94,15 @@ def solve_file(path: Path, out: Path | None, options: Options, progress: solver.
         model = build_model(data)
     except InfeasibleData as e:
         timings["build"] = time.perf_counter() - t
-        return Outcome("infeasible", checked, timings=timings, obstacles=e.obstacles)
+        outcome = Outcome("infeasible", checked, timings=timings, obstacles=e.obstacles)
+        return _diagnose(outcome, path, out, None, limit, threads, log, t0, options.scenario)
     timings["build"] = time.perf_counter() - t
     log(f"built the model in {timings['build']:.2f} s; solving (time limit {limit:g} s, gap {gap:g})")
     result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress)
     timings["solve"] = result.timings.get("total", 0.0)
     outcome = Outcome(result.status, checked, result, timings=timings)
+    if result.status == "infeasible":
+        return _diagnose(outcome, path, out, model, limit, threads, log, t0, options.scenario)
     if not result.has_solution:
         timings["total"] = time.perf_counter() - t0
         return outcome
@@ -97,14 +111,42 @@ def solve_file(path: Path, out: Path | None, options: Options, progress: solver.
         "input": str(path), "input_sha256": sha256(path), "template_version": book.template_version or "",
         "time_limit_s": limit, "mip_gap": gap, "threads": threads if threads is not None else "solver default",
     }
+    if applied is not None:
+        facts.update(scenario=applied.name, scenario_edits=f"{applied.summary()} (see the Scenario sheet)")
     outcome.plan = extract(model, result, data, facts, timings)
+    if applied is not None:
+        outcome.plan.scenario_edits, outcome.plan.scenario_changes = applied.edits, applied.changes
     timings["extract"] = time.perf_counter() - t
+    if options.policy_costs:
+        t = time.perf_counter()
+        log("pricing each hard rule: re-solving without it")
+        costs = policy_costs.rule_costs(data, model, result, limit, gap, threads, options.jobs)
+        outcome.plan.policies = policy_costs.attach(outcome.plan.policies, costs)
+        outcome.plan.rule_costs = costs
+        outcome.plan.rule_cost_lines = policy_costs.sentences(costs, settings.currency, settings.discount_rate > 0)
+        timings["policy_costs"] = time.perf_counter() - t
     _set_timings(outcome.plan, timings)  # the plan records every stage up to its own writing
     if out is not None:
         t = time.perf_counter()
         outcome.path = write_plan(out, outcome.plan, book)
         timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
+    return outcome
+
+
+def _diagnose(outcome: Outcome, path: Path, out: Path | None, model, limit, threads, log, t0, scenario) -> Outcome:
+    """Explain why no plan exists; with an output path, write the Diagnosis workbook instead of a plan."""
+    log("no plan exists; looking for the smallest relaxations that would allow one")
+    t = time.perf_counter()
+    data = outcome.checked.data
+    outcome.diagnosis = explain(data, outcome.obstacles, model, time_limit_s=limit, threads=threads)
+    outcome.timings["diagnose"] = time.perf_counter() - t
+    if out is not None:
+        t = time.perf_counter()
+        facts = [("input file", str(path)), ("input SHA-256", sha256(path)), ("scenario", scenario or "base")]
+        outcome.diagnosis.path = write_diagnosis(diagnosis_path(out), outcome.diagnosis, data, facts)
+        outcome.timings["write"] = time.perf_counter() - t
+    outcome.timings["total"] = time.perf_counter() - t0
     return outcome
 
 
@@ -150,6 +192,7 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
         ("base period", data.base_period),
         ("horizon", f"{data.periods[0]}–{data.periods[-1]}"),
         ("scenario", facts.get("scenario", "base")),
+        ("scenario edits", facts.get("scenario_edits", "none")),
         ("largest constraint violation", f"{v.amount:.3g} at {v.where}" if v and v.where else 0.0),
         ("rows switched off", ", ".join(f"{k}: {n}" for k, n in data.skipped.items()) or "none"),
         ("input file", facts["input"]),
@@ -164,8 +207,16 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
         ("mip gap setting", facts["mip_gap"]),
         ("threads", facts["threads"]),
         ("solver seconds (HiGHS)", result.solver_seconds),
+        ("time limit overshoot (s)", round(result.overshoot_s, 3)),
+        ("coefficient ranges (before → after scaling)", result.scaling.describe() if result.scaling else "not scaled"),
     ]
     warnings = []
+    if result.overshoot_s > 0:
+        warnings.append(f"the solver ran {result.overshoot_s:.2f} s past the time limit of {facts['time_limit_s']:g} s "
+                        "(it checks its clock only between steps)")
+    if result.scaling and result.scaling.wide:
+        warnings.append(f"coefficients still span more than {numerics.WIDE:.0e} after scaling ({result.scaling.describe()}): "
+                        "the plan may be inaccurate; check for values in very different units")
     if not proven:
         warnings.append(f"not proven optimal: the solver stopped at the time limit with a gap of {result.gap:.2%} "
                         f"(objective {result.objective:,.0f}, bound {result.bound:,.0f})")

@@ -18,6 +18,7 @@ HiGHS's own console output is always off; progress goes to the caller's callback
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -31,8 +32,13 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from models.sourcing import shadow_prices
 
+from . import numerics
+
 STATUSES = ("optimal", "time_limit_feasible", "time_limit_no_solution", "infeasible", "unbounded", "error")
 PROGRESS_EVERY_S = 1.0  # least time between two progress reports (improving solutions are always reported)
+# HiGHS checks its clock only between steps and can overrun a limit inside presolve or a cut
+# round; it gets the limit less this margin, and the result reports any overshoot left.
+TIME_MARGIN_FRACTION, TIME_MARGIN_MAX_S = 0.1, 1.0
 
 # (elapsed s, incumbent or None, bound or None, relative gap or None)
 ProgressCallback = Callable[[float, float | None, float | None, float | None], None]
@@ -65,6 +71,7 @@ class Compiled:
     row_lower: np.ndarray
     row_upper: np.ndarray
     seconds: float
+    scaling: numerics.Scaling | None = None  # set when first handed to HiGHS (see planner.numerics)
 
     @property
     def num_col(self) -> int:
@@ -92,6 +99,8 @@ class SolveResult:
                     models.sourcing.shadow_prices)
     max_violation   largest violation of the incumbent over rows, bounds and integrality
     timings         seconds for compile, pass, solve, duals, extract
+    time_limit_s    the caller's limit (HiGHS got it less :func:`time_margin`); None = none
+    scaling         the factors the model was scaled by before HiGHS saw it (planner.numerics)
     """
 
     status: str
@@ -106,10 +115,17 @@ class SolveResult:
     shadow_prices: pd.Series | None = None
     max_violation: Violation | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    time_limit_s: float | None = None
+    scaling: numerics.Scaling | None = None
 
     @property
     def has_solution(self) -> bool:
         return self.status in ("optimal", "time_limit_feasible")
+
+    @property
+    def overshoot_s(self) -> float:
+        """Seconds HiGHS ran beyond the caller's time limit (0 when within it)."""
+        return max(0.0, self.solver_seconds - self.time_limit_s) if self.time_limit_s is not None else 0.0
 
 
 def highs_version() -> str:
@@ -139,27 +155,82 @@ def _highs(c: Compiled, time_limit_s, mip_gap, threads) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
+        h.setOptionValue("time_limit", float(time_limit_s) - time_margin(time_limit_s))
     if mip_gap is not None:
         h.setOptionValue("mip_rel_gap", float(mip_gap))
     if threads is not None:
         h.setOptionValue("threads", int(threads))
         highspy.Highs.resetGlobalScheduler(True)
     A = c.repn.A
+    if c.scaling is None:
+        c.scaling = numerics.scale(A, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper, c.integer)
+    s = c.scaling  # HiGHS sees the scaled model; values cross back through s (see planner.numerics)
     h.passModel(c.num_col, c.num_row, A.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
-                c.offset, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper,
-                A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
+                c.offset * s.obj, c.cost * s.obj * s.col, c.col_lower / s.col, c.col_upper / s.col,
+                c.row_lower * s.row, c.row_upper * s.row,
+                A.indptr.astype(np.int32), A.indices.astype(np.int32), s.matrix_data(A).astype(float),
                 c.integer.astype(np.int32))
     return h
 
 
+def time_margin(time_limit_s: float) -> float:
+    """Seconds taken off a time limit before HiGHS gets it: 10% of it, at most 1 s."""
+    return min(TIME_MARGIN_FRACTION * float(time_limit_s), TIME_MARGIN_MAX_S)
+
+
+def run(h: highspy.Highs) -> None:
+    """``h.run()`` in a worker thread, so that Ctrl-C reaches Python while HiGHS works in C.
+
+    On Ctrl-C HiGHS is asked to stop (through its interrupt callbacks, which it checks
+    between steps: usually within a second or two) and KeyboardInterrupt is raised once it
+    has, so that nothing is written from a half-finished solve. Further Ctrl-Cs wait too:
+    leaving HiGHS running would abort the process at exit (SIGTERM still ends it at once).
+    """
+    stop = threading.Event()
+
+    def interrupt(e) -> None:
+        if stop.is_set():
+            e.interrupt()
+
+    for callback in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+        callback.subscribe(interrupt)
+    failed: list[BaseException] = []
+    done = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C can mark a running thread stopped
+
+    def work() -> None:
+        try:
+            h.run()
+        except BaseException as e:  # handed to the caller's thread
+            failed.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="highs", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+        while True:
+            try:
+                done.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        raise
+    if failed:
+        raise failed[0]
+
+
 def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: float | None = None,
           threads: int | None = None, progress: ProgressCallback | None = None, duals: bool = True,
-          load: bool = True, relax_integrality: bool = False) -> SolveResult:
+          load: bool = True, relax_integrality: bool = False, start: dict[str, pd.Series] | None = None) -> SolveResult:
     """Solve ``model`` with HiGHS; see :class:`SolveResult`. Never raises for solver outcomes.
 
     ``relax_integrality`` solves the LP relaxation instead (its objective is the root bound
-    before cuts); ``load`` writes the values into the model's variables.
+    before cuts); ``load`` writes the values into the model's variables. ``start`` (values
+    as in :attr:`SolveResult.values`, e.g. another solve's, matched by variable name and
+    index) is handed to HiGHS as a starting solution; HiGHS ignores it if it is infeasible.
     """
     t0 = time.perf_counter()
     c = compile_model(model)
@@ -169,12 +240,15 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
     t = time.perf_counter()
     h = _highs(c, time_limit_s, mip_gap, threads)
     timings["pass"] = time.perf_counter() - t
+    if start:
+        _set_start(h, c, start)
     if progress is not None:
-        _subscribe(h, progress)
+        _subscribe(h, progress, c.scaling)
     t = time.perf_counter()
-    h.run()
+    run(h)
     timings["solve"] = time.perf_counter() - t
-    result = SolveResult(status="error", solver_seconds=h.getRunTime(), highs_version=h.version(), timings=timings)
+    result = SolveResult(status="error", solver_seconds=h.getRunTime(), highs_version=h.version(), timings=timings,
+                         time_limit_s=time_limit_s, scaling=c.scaling)
     ms, info = h.getModelStatus(), h.getInfo()
     has_x = info.primal_solution_status == _SOLUTION_FEASIBLE or ms == _MS.kModelEmpty
     result.message = h.modelStatusToString(ms)
@@ -192,10 +266,10 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
         return result
 
     t = time.perf_counter()
-    x = np.asarray(h.getSolution().col_value, dtype=float) if c.num_col else np.zeros(0)
-    result.objective = float(info.objective_function_value) if c.num_col else c.offset
+    x = c.scaling.from_solver(h.getSolution().col_value) if c.num_col else np.zeros(0)
+    result.objective = c.scaling.objective(info.objective_function_value) if c.num_col else c.offset
     if c.integer.any():
-        result.bound = float(info.mip_dual_bound)
+        result.bound = c.scaling.objective(info.mip_dual_bound)
         result.gap = float(info.mip_gap)
     else:
         result.bound, result.gap = result.objective, 0.0
@@ -208,14 +282,14 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
         t = time.perf_counter()
         y = _fixed_lp_duals(h, c, x)
         if y is not None:
-            result.duals = _row_series(c, y)
+            result.duals = _row_series(c, c.scaling.duals(y))
             result.shadow_prices = shadow_prices(model, result.duals, result.values["Buy"])
         timings["duals"] = time.perf_counter() - t
     result.timings["total"] = time.perf_counter() - t0
     return result
 
 
-def _subscribe(h: highspy.Highs, progress: ProgressCallback) -> None:
+def _subscribe(h: highspy.Highs, progress: ProgressCallback, scaling: numerics.Scaling) -> None:
     last = [-math.inf]
 
     def report(e, always: bool) -> None:
@@ -224,8 +298,8 @@ def _subscribe(h: highspy.Highs, progress: ProgressCallback) -> None:
             return
         last[0] = d.running_time
         finite = lambda v: float(v) if math.isfinite(v) and abs(v) < 1e50 else None  # noqa: E731
-        progress(float(d.running_time), finite(d.objective_function_value), finite(d.mip_dual_bound),
-                 finite(d.mip_gap))
+        progress(float(d.running_time), finite(d.objective_function_value / scaling.obj),
+                 finite(d.mip_dual_bound / scaling.obj), finite(d.mip_gap))
 
     h.cbMipImprovingSolution.subscribe(lambda e: report(e, True))
     h.cbMipInterrupt.subscribe(lambda e: report(e, False))
@@ -242,19 +316,19 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray 
         h.changeColsBounds(len(ints), ints.astype(np.int32), fixed, fixed)
         h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", 1e30)
-        h.run()
+        run(h)
         if h.getModelStatus() != _MS.kOptimal:
             return None
     return np.asarray(h.getSolution().row_dual, dtype=float)
 
 
 def _values(model: pyo.ConcreteModel, c: Compiled, x: np.ndarray) -> dict[str, pd.Series]:
-    """Every Var of the model as a Series; variables the compiler dropped (in no row, no cost) take their lower bound."""
+    """Every Var of the model as a Series; variables the compiler dropped take their fixed value, or their lower bound."""
     at = {id(v): i for i, v in enumerate(c.repn.columns)}
     out = {}
     for var in model.component_objects(pyo.Var, active=True):
         keys = list(var.keys())
-        vals = [x[at[id(v)]] if id(v) in at else (v.lb or 0.0) for v in var.values()]
+        vals = [x[at[id(v)]] if id(v) in at else (v.value if v.fixed else (v.lb or 0.0)) for v in var.values()]
         index = pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
         out[var.name] = pd.Series(vals, index=index, dtype=float, name=var.name)
     return out
@@ -303,3 +377,64 @@ def verify(model: pyo.ConcreteModel, values: dict[str, pd.Series]) -> Violation:
     lookup = {name: s.to_dict() for name, s in values.items()}
     x = np.fromiter((lookup[v.parent_component().name][v.index()] for v in c.repn.columns), float, c.num_col)
     return _violation(c, x)
+
+
+def _set_start(h: highspy.Highs, c: Compiled, start: dict[str, pd.Series]) -> None:
+    """Give HiGHS the values of ``start`` for the columns it names (the others are left to HiGHS)."""
+    lookup = {name: s.to_dict() for name, s in start.items()}
+    cols, vals = [], []
+    for j, v in enumerate(c.repn.columns):
+        value = lookup.get(v.parent_component().name, {}).get(v.index())
+        if value is not None:
+            cols.append(j)
+            vals.append(round(value) if c.integer[j] else value)
+    if cols:
+        h.setSolution(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(vals, dtype=float) / c.scaling.col[cols])
+
+
+@dataclass(frozen=True)
+class ConflictMember:
+    """One row or variable bound of an irreducible infeasible subsystem (IIS).
+
+    ``component`` is the Pyomo component's name (``demand_met``, ``Buy``), ``index`` its
+    index, ``side`` which bound takes part: "lower", "upper" or "both".
+    """
+
+    kind: str  # "row" or "bound"
+    component: str
+    index: object
+    side: str
+
+
+_IIS_SIDE = {2: "lower", 3: "upper", 4: "both"}
+
+
+def conflict(model: pyo.ConcreteModel, time_limit_s: float | None = None) -> list[ConflictMember] | None:
+    """An irreducible infeasible subsystem of the LP relaxation of ``model``, from HiGHS.
+
+    None when the LP relaxation is feasible (the infeasibility then comes from integer
+    decisions, which an IIS cannot name) or when HiGHS finds no IIS in time.
+    """
+    c = compile_model(model)
+    c.integer[:] = False
+    h = _highs(c, time_limit_s, None, None)
+    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyFromLp)
+                     | int(highspy.IisStrategy.kIisStrategyIrreducible))
+    if time_limit_s is not None:
+        h.setOptionValue("iis_time_limit", float(time_limit_s))
+    h.run()
+    if h.getModelStatus() not in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
+        return None
+    status, iis = h.getIis()
+    if status != highspy.HighsStatus.kOk or not iis.valid_:
+        return None
+    out = []  # a bound HiGHS reports as free (or dropped) takes no part in the conflict
+    for i, b in zip(iis.row_index_, iis.row_bound_):
+        con = c.repn.rows[i].constraint
+        if b in _IIS_SIDE:
+            out.append(ConflictMember("row", con.parent_component().name, con.index(), _IIS_SIDE[b]))
+    for j, b in zip(iis.col_index_, iis.col_bound_):
+        var = c.repn.columns[j]
+        if b in _IIS_SIDE:
+            out.append(ConflictMember("bound", var.parent_component().name, var.index(), _IIS_SIDE[b]))
+    return out

@@ -33,6 +33,14 @@ from .reader import ROW, RawBook, RawTable, read_workbook, rows_to_book
 _PERCENT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*%\s*$")
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-|–|\.\.)\s*(\d+)\s*$")
 HORIZON = "horizon"
+# Whole numbers (periods, lead times, threads) stay below this: any real one does, and the
+# model does integer arithmetic on them (ranges of periods, int64 columns).
+MAX_WHOLE = 10**9
+# Numbers stay below this in size: the solver cannot compare a cost of 1e15 with one of 1
+# (nor does any real quantity or price need it in a sensible unit).
+MAX_NUMBER = 1e15
+MAX_PERIODS = 1000  # longest horizon: a plan builds variables for every period of it
+MAX_DISCOUNT_SPREAD = 1e12  # discount factors within the horizon never differ by more
 
 
 @dataclass
@@ -86,7 +94,7 @@ def check(book: RawBook) -> Checked:
     _references(typed, problems)
     periods = _horizon(typed["Demand"], problems, "Demand" in book.tables)
     if periods:
-        _check_periods(typed, periods, settings, problems)
+        _check_periods(typed, periods, settings, problems, _setting_rows(book.tables.get("Settings")))
         _check_offers(typed, periods, problems)
         _check_sources(typed, periods, settings, problems)
         _check_policies(typed, periods, problems)
@@ -97,6 +105,8 @@ def check(book: RawBook) -> Checked:
     if not checked.errors:
         checked.data = _build(typed, settings, periods, skipped)
         _warn_supply(checked.data, problems)
+        if not typed["Scenarios"].empty:
+            _check_scenario_edits(checked)
     return checked
 
 
@@ -113,9 +123,16 @@ def convert(col: schema.Column, value) -> tuple[object, str | None]:
     t = col.type
     if t == "any":
         return value, None
+    if t == "text" and isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
+        # free text (a name, a note) may hold what a cell shows: a date typed into notes is fine
+        if isinstance(value, bool):
+            return ("TRUE" if value else "FALSE"), None
+        if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+            value = value.date()
+        return (value.isoformat() if hasattr(value, "isoformat") else str(value)), None
     if t in ("id", "text"):
         if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
-            return None, "expected text" if t == "text" else "expected a text identifier, not a date or true/false"
+            return None, "expected a text identifier, not a date or true/false"
         if isinstance(value, float):
             if not math.isfinite(value):
                 return None, "expected text"
@@ -141,6 +158,8 @@ def convert(col: schema.Column, value) -> tuple[object, str | None]:
     if t in ("integer", "period"):
         if not float(number).is_integer():
             return None, "expected a whole number" if t == "integer" else "expected a whole-number period (e.g. a year)"
+        if abs(number) >= MAX_WHOLE:
+            return None, "expected a whole number of at most 9 digits" if t == "integer" else "expected a whole-number period (e.g. a year) of at most 9 digits"
         number = int(number)
     if col.minimum is not None and number < col.minimum:
         return None, f"expected a number ≥ {col.minimum:g}"
@@ -167,6 +186,8 @@ def _number(value, percent: bool = False) -> tuple[float | None, str | None]:
             return None, "expected a number (a percentage is not allowed here)"
     if not math.isfinite(v):
         return None, "expected a finite number"
+    if abs(v) >= MAX_NUMBER:
+        return None, "expected a number below 1e15 in size; use a larger unit (e.g. kt, USD million)"
     return v, None
 
 
@@ -211,13 +232,13 @@ def _bulk(col: schema.Column, values: pd.Series, percent: bool) -> tuple[np.ndar
     if col.type in ("number", "integer", "period") or percent:
         plain = (kind == float) | (kind == int)
         x = pd.to_numeric(values.where(plain), errors="coerce").to_numpy(dtype=float)
-        good = plain & np.isfinite(x)
+        good = plain & np.isfinite(x) & (np.abs(x) < MAX_NUMBER)
         if col.minimum is not None and not percent:
             good &= x >= col.minimum
         if col.maximum is not None and not percent:
             good &= x <= col.maximum
         if col.type in ("integer", "period"):
-            good &= (np.floor(x) == x) & (np.abs(x) < 2.0**53)  # larger ones take the checked path
+            good &= (np.floor(x) == x) & (np.abs(x) < MAX_WHOLE)  # larger ones take the checked path
             typed[good] = x[good].astype(np.int64).astype(object)
         else:
             typed[good] = x[good].astype(object)
@@ -352,13 +373,39 @@ def _horizon(demand: pd.DataFrame, problems: list[Problem], present: bool) -> tu
         if demand.empty and present:
             problems.append(Problem("Demand", None, None, None, "no demand rows in use; the horizon is the periods of Demand, so at least one is needed"))
         return ()
-    return tuple(range(min(periods), max(periods) + 1))
+    lo, hi = min(periods), max(periods)
+    if hi - lo + 1 > MAX_PERIODS:
+        # name the rows of the outlying end: the one farther from the middle period
+        middle = sorted(periods)[len(periods) // 2]
+        far = lo if middle - lo > hi - middle else hi
+        for r, p in zip(demand["row"], demand["period"]):
+            if p == far:
+                problems.append(Problem("Demand", r, "period", p, f"the horizon would run {lo}–{hi}, {hi - lo + 1:,} periods; "
+                                        f"at most {MAX_PERIODS:,} are supported (periods are consecutive whole numbers, e.g. years)"))
+        return ()
+    return tuple(range(lo, hi + 1))
 
 
-def _check_periods(typed, periods, settings: Settings, problems) -> None:
+def _setting_rows(raw: RawTable | None) -> dict[str, int]:
+    """The Excel row of each setting named on the Settings sheet (for problems about values)."""
+    if raw is None or "setting" not in raw.cells:
+        return {}
+    return {str(k).strip().lower(): r for k, r in zip(raw.cells["setting"], raw.cells[ROW]) if k is not None}
+
+
+def _check_periods(typed, periods, settings: Settings, problems, setting_rows: dict[str, int] | None = None) -> None:
     lo, hi = periods[0], periods[-1]
+    rows = setting_rows or {}
     if settings.base_period is not None and not lo - 1000 <= settings.base_period <= hi + 1000:
-        problems.append(Problem("Settings", None, "value", settings.base_period, f"base_period: expected a period near the horizon {lo}–{hi}"))
+        problems.append(Problem("Settings", rows.get("base_period"), "value", settings.base_period, f"base_period: expected a period near the horizon {lo}–{hi}"))
+    else:
+        base = lo if settings.base_period is None else settings.base_period
+        far = max(abs(lo - base), abs(hi - base))
+        if far * math.log10(1.0 + settings.discount_rate) > math.log10(MAX_DISCOUNT_SPREAD):
+            problems.append(Problem("Settings", rows.get("discount_rate"), "value", settings.discount_rate,
+                                    f"discount_rate: costs {far} periods from the base period {base} would be discounted by a "
+                                    f"factor beyond {MAX_DISCOUNT_SPREAD:.0e}, too far for the solver to compare costs across "
+                                    "periods; use a lower rate or a base period nearer the horizon"))
     for sheet, col in (("Tariffs", "period"), ("Offers", "first_period"), ("Offers", "last_period")):
         df = typed[sheet]
         for r, p in zip(df["row"], df[col]):
@@ -501,6 +548,11 @@ SCENARIO_RELATED = {
     "Countries": [],
     "Settings": [],
 }
+# Values the model sees per period: a scenario's `period` may limit an edit of these to some periods.
+SCENARIO_PER_PERIOD = {("Offers", "unit_cost"), ("Offers", "capacity"), ("Offers", "tariff"),
+                       ("Sources", "capacity"), ("Countries", "tariff"), ("Tariffs", "rate")}
+SCENARIO_PERIOD_KEYED = ("Demand", "Tariffs")  # sheets whose rows carry a period
+BASE_SCENARIO = "base"  # the name of the plan without edits
 _NUMERIC = ("number", "integer", "share")
 
 
@@ -515,25 +567,80 @@ def scenario_fields(sheet: str) -> set[str]:
     return names
 
 
+def parse_where(text) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], str | None]:
+    """Parse a scenario row filter into ((field, values), ...) and an error.
+
+    Blank → () (every row). ``country=CN`` → (("country", ("CN",)),); ``country=CN|RU``
+    matches either value; ``country=CN & material=NdPr`` needs both conditions.
+    """
+    if text is None or not str(text).strip():
+        return (), None
+    terms = []
+    for part in str(text).split("&"):
+        f, eq, v = part.partition("=")
+        values = tuple(x.strip() for x in v.split("|"))
+        if not eq or not f.strip() or not all(values):
+            return (), "expected field=value (e.g. country=CN; country=CN|RU for either; country=CN & material=NdPr for both), or blank for all rows"
+        terms.append((f.strip().lower(), values))
+    return tuple(terms), None
+
+
+def scenario_periods(text) -> tuple[int | None, int | None, str | None]:
+    """A scenario's period cell as (first, last, error); blank → (None, None, None)."""
+    if text is None:
+        return None, None, None
+    p = str(int(text)) if isinstance(text, float) and text.is_integer() else str(text)
+    m = _RANGE.match(p)
+    if m:
+        lo, hi = int(m.group(1)), int(m.group(2))
+    else:
+        x, why = _number(p)
+        if why or not float(x).is_integer():
+            return None, None, "expected a period (2027) or a range (2027-2029)"
+        lo = hi = int(x)
+    if lo > hi:
+        return None, None, "the range starts after it ends"
+    return lo, hi, None
+
+
+def scenario_target(sheet: str, column, where) -> tuple[schema.Column | None, str | None]:
+    """The schema column a scenario row edits (for Settings: the named setting's), or why none."""
+    spec = schema.sheet(sheet)
+    key = str(column).strip().lower()
+    if sheet == "Settings":
+        if key != "value":
+            return None, "Settings edits change the column 'value'; name the setting in where (setting=carbon_price)"
+        terms, why = parse_where(where)
+        names = [v for f, vs in terms for v in vs if f == "setting"]
+        if why or len(terms) != 1 or len(names) != 1 or names[0].lower() not in schema.SETTING_BY_KEY:
+            return None, None  # reported on the where cell
+        st = schema.SETTING_BY_KEY[names[0].lower()]
+        return schema.Column(st.key, st.type, st.description, minimum=st.minimum, maximum=st.maximum), None
+    if key not in spec.keyset or key in spec.keys or key in ("notes", "include"):
+        editable = [c.key for c in spec.columns if c.key not in spec.keys and c.key not in ("notes", "include")]
+        return None, f"expected a column of {sheet} that can be edited: {', '.join(editable)}"
+    return spec.column(key), None
+
+
 def _check_scenarios(typed, periods, problems) -> None:
+    """The grammar of each Scenarios row; what its edits do to the data is checked after building."""
     df = typed["Scenarios"]
+    probability: dict[str, tuple[float, int]] = {}
     for rec in df.to_dict("records"):
         r, sheet, column, op = rec["row"], rec["sheet"], rec["column"], rec["operation"]
+        name = rec["scenario"]
+        if name is not None and str(name).strip().lower() == BASE_SCENARIO:
+            problems.append(Problem("Scenarios", r, "scenario", name, f"'{BASE_SCENARIO}' names the plan without edits; choose another name"))
+        if name is not None and rec["probability"] is not None:
+            first = probability.setdefault(name, (rec["probability"], r))
+            if not math.isclose(first[0], rec["probability"]):
+                problems.append(Problem("Scenarios", r, "probability", rec["probability"],
+                                        f"scenario {name!r} already has probability {first[0]:g} (row {first[1]}); give it once or the same on every row", "warning"))
         if sheet is None:
             continue
-        spec = schema.sheet(sheet)
-        target = None
-        if column is not None:
-            key = str(column).strip().lower()
-            if sheet == "Settings":
-                if key != "value":
-                    problems.append(Problem("Scenarios", r, "column", column, "Settings edits change the column 'value'; name the setting in where (setting=carbon_price)"))
-                target = schema.Column("value", "number", "")
-            elif key not in spec.keyset or key in spec.keys or key in ("notes", "include"):
-                editable = [c.key for c in spec.columns if c.key not in spec.keys and c.key not in ("notes", "include")]
-                problems.append(Problem("Scenarios", r, "column", column, f"expected a column of {sheet} that can be edited: {', '.join(editable)}"))
-            else:
-                target = spec.column(key)
+        target, why = scenario_target(sheet, column, rec["where"]) if column is not None else (None, None)
+        if why:
+            problems.append(Problem("Scenarios", r, "column", column, why))
         if target is not None and op in ("scale", "add") and target.type not in _NUMERIC:
             problems.append(Problem("Scenarios", r, "operation", op, f"{sheet}.{target.key} holds {target.type} values; only set applies to it"))
         value = rec["value"]
@@ -549,28 +656,34 @@ def _check_scenarios(typed, periods, problems) -> None:
                 if why:
                     problems.append(Problem("Scenarios", r, "value", value, f"{sheet}.{target.key}: {why}"))
         where = rec["where"]
-        if where is not None:
-            f, _, v = str(where).partition("=")
-            f = f.strip().lower()
-            if not _ or not v.strip():
-                problems.append(Problem("Scenarios", r, "where", where, "expected field=value (e.g. country=CN), or blank for all rows"))
-            elif f not in scenario_fields(sheet):
+        terms, why = parse_where(where)
+        if why:
+            problems.append(Problem("Scenarios", r, "where", where, why))
+        for f, _ in terms:
+            if f not in scenario_fields(sheet):
                 problems.append(Problem("Scenarios", r, "where", where, f"{f!r} is not a column of {sheet} or of the rows it refers to; expected one of {', '.join(sorted(scenario_fields(sheet)))}"))
+        if sheet == "Settings" and not why and not (len(terms) == 1 and terms[0][0] == "setting" and len(terms[0][1]) == 1
+                                                     and terms[0][1][0].lower() in schema.SETTING_BY_KEY):
+            problems.append(Problem("Scenarios", r, "where", where, f"name one setting: setting=<name>, one of {', '.join(schema.SETTING_BY_KEY)}"))
         p = rec["period"]
-        if p is not None:
-            text = str(int(p)) if isinstance(p, float) and p.is_integer() else str(p)
-            m = _RANGE.match(text)
-            lo, hi = (int(m.group(1)), int(m.group(2))) if m else (None, None)
-            if not m:
-                x, why = _number(p)
-                if not why and float(x).is_integer():
-                    lo = hi = int(x)
-            if lo is None:
-                problems.append(Problem("Scenarios", r, "period", p, "expected a period (2027) or a range (2027-2029)"))
-            elif lo > hi:
-                problems.append(Problem("Scenarios", r, "period", p, "the range starts after it ends"))
-            elif hi < periods[0] or lo > periods[-1]:
+        lo, hi, why = scenario_periods(p)
+        if why:
+            problems.append(Problem("Scenarios", r, "period", p, why))
+        elif lo is not None:
+            if hi < periods[0] or lo > periods[-1]:
                 problems.append(Problem("Scenarios", r, "period", p, f"outside the horizon {periods[0]}–{periods[-1]}", "warning"))
+            if target is not None and sheet not in SCENARIO_PERIOD_KEYED and (sheet, target.key) not in SCENARIO_PER_PERIOD:
+                per = ", ".join(f"{s}.{c}" for s, c in sorted(SCENARIO_PER_PERIOD))
+                problems.append(Problem("Scenarios", r, "period", p,
+                                        f"{sheet}.{target.key} has one value for the whole horizon; leave period blank "
+                                        f"(a period applies to Demand, Tariffs and the per-period values {per})"))
+
+
+def _check_scenario_edits(checked: Checked) -> None:
+    """Apply every scenario to the built data: rows it matches, values it makes (scenarios.py)."""
+    from .scenarios import check_all  # scenarios builds on this module
+
+    checked.problems.extend(check_all(checked))
 
 
 # --------------------------------------------------------------------------- plan data
