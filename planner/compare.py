@@ -525,18 +525,7 @@ def write(c: Comparison, path: str | Path) -> Path:
 
 def _write_frame(ws, name: str, frame: pd.DataFrame, start_row: int = 1, start_col: int = 1, freeze: bool = True,
                  formats: dict[str, str] | None = None) -> None:
-    frame = frame.reset_index(drop=True)
-    rows = [[None if _missing(v) else v for v in rec] for rec in frame.itertuples(index=False, name=None)]
-    letters = [get_column_letter(start_col + j) for j in range(len(frame.columns))]
-    before = [ws.column_dimensions[x].width if x in ws.column_dimensions else 0 for x in letters]
-    excel.write_table(ws, name, [str(c) for c in frame.columns], rows, start_row=start_row, start_col=start_col, freeze=freeze)
-    for x, w in zip(letters, before):  # several tables share the sheet's columns: each keeps the widest
-        ws.column_dimensions[x].width = max(ws.column_dimensions[x].width or 0, w or 0)
-    for j, col in enumerate(frame.columns):
-        fmt = (formats or {}).get(col)
-        if fmt:
-            for i in range(len(rows)):
-                ws.cell(row=start_row + 1 + i, column=start_col + j).number_format = fmt
+    excel.write_formatted_frame(ws, name, frame, formats, start_row=start_row, start_col=start_col, freeze=freeze)
 
 
 def _missing(v) -> bool:

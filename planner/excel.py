@@ -196,6 +196,28 @@ def write_table(
     return table
 
 
+def write_formatted_frame(ws: Worksheet, name: str, frame: pd.DataFrame, formats: Mapping[str, str] | None = None, *,
+                          start_row: int = 1, start_col: int = 1, freeze: bool = True) -> Table:
+    """:func:`write_frame` with a number format per column, for reports.
+
+    Several tables may share a sheet's columns: a column keeps the widest width any of
+    them needs.
+    """
+    frame = frame.reset_index(drop=True)
+    letters = [get_column_letter(start_col + j) for j in range(len(frame.columns))]
+    before = [ws.column_dimensions[x].width if x in ws.column_dimensions else 0 for x in letters]
+    table = write_table(ws, name, [str(c) for c in frame.columns], frame.itertuples(index=False, name=None),
+                        start_row=start_row, start_col=start_col, freeze=freeze)
+    for x, w in zip(letters, before):
+        ws.column_dimensions[x].width = max(ws.column_dimensions[x].width or 0, w or 0)
+    for j, col in enumerate(frame.columns):
+        fmt = (formats or {}).get(col)
+        if fmt and fmt != "General":
+            for i in range(len(frame)):
+                ws.cell(row=start_row + 1 + i, column=start_col + j).number_format = fmt
+    return table
+
+
 def write_frame(ws: Worksheet, name: str, frame: pd.DataFrame, **kwargs) -> Table:
     """:func:`write_table` for a DataFrame (its index is not written; reset it first)."""
     return write_table(ws, name, list(frame.columns), frame.itertuples(index=False, name=None), **kwargs)

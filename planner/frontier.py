@@ -36,7 +36,7 @@ from models.sourcing import InfeasibleData, build_model, purchases
 from . import __version__, excel, pool, solver
 from .diagnose import Diagnosis, explain
 from .reader import read_workbook
-from .report import LABEL_FONT, MONEY, SHARE, TITLE_FONT, PlanResult, _frame
+from .report import LABEL_FONT, MONEY, SHARE, TITLE_FONT, PlanResult, plan_table
 from .run import extract, sha256
 from .validate import Checked, check
 
@@ -335,7 +335,7 @@ def outcome_material(facts: dict) -> str | None:
 def _sheet(wb, title: str, name: str, frame: pd.DataFrame, money=()) -> None:
     """A sheet holding one table, formatted like the plan workbook's (and ``money`` columns as money)."""
     ws = wb.create_sheet(title)
-    _frame(ws, name, frame)
+    plan_table(ws, name, frame)
     for j, col in enumerate(frame.columns, start=1):
         if col in money:
             for i in range(len(frame)):

@@ -79,7 +79,7 @@ def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None) -> 
     for title, frame in (("Purchases", result.purchases), ("Policies", result.policies),
                          ("Investments", result.investments), ("Shortfalls", result.shortfalls)):
         sheet = wb.create_sheet(title)
-        _frame(sheet, title.replace(" ", ""), frame)
+        plan_table(sheet, title.replace(" ", ""), frame)
     if inputs is not None:
         _embed_inputs(wb, inputs)
     for sheet in wb.worksheets:
@@ -113,13 +113,13 @@ def _summary(ws, r: PlanResult) -> None:
     row += 1
     ws.cell(row=row, column=1, value="Cost components").font = SECTION_FONT
     row += 1
-    _frame(ws, "Costs", r.costs, start_row=row, freeze=False)
+    plan_table(ws, "Costs", r.costs, start_row=row, freeze=False)
     row += len(r.costs) + 3
     if r.rule_costs is not None:
         row = _rule_costs(ws, r, row)
     ws.cell(row=row, column=1, value="KPIs per material and period").font = SECTION_FONT
     row += 1
-    _frame(ws, "KPIs", r.kpis, start_row=row, freeze=False)
+    plan_table(ws, "KPIs", r.kpis, start_row=row, freeze=False)
     # the tables share columns: each column gets the widest of what its tables need
     excel.set_width(ws, 1, 36)
     excel.set_width(ws, 2, 18)
@@ -134,7 +134,7 @@ def _rule_costs(ws, r: PlanResult, row: int) -> int:
     for line in r.rule_cost_lines:
         excel.set_value(ws.cell(row=row, column=1), line)
         row += 1
-    _frame(ws, "RuleCosts", r.rule_costs, start_row=row + 1, freeze=False)
+    plan_table(ws, "RuleCosts", r.rule_costs, start_row=row + 1, freeze=False)
     return row + len(r.rule_costs) + 4
 
 
@@ -144,31 +144,16 @@ def _scenario(ws, r: PlanResult) -> None:
     ws["A1"].font = TITLE_FONT
     excel.set_value(ws["A2"], "The base data with these edits applied; the input.* sheets hold the base as read.")
     ws.cell(row=4, column=1, value="Edits, in the order applied").font = SECTION_FONT
-    _frame(ws, "ScenarioEdits", r.scenario_edits, start_row=5, freeze=False)
+    plan_table(ws, "ScenarioEdits", r.scenario_edits, start_row=5, freeze=False)
     row = 5 + max(len(r.scenario_edits), 1) + 3
     ws.cell(row=row, column=1, value="Input cells changed (period blank: every period)").font = SECTION_FONT
-    _frame(ws, "ScenarioCells", r.scenario_changes, start_row=row + 1, freeze=False)
+    plan_table(ws, "ScenarioCells", r.scenario_changes, start_row=row + 1, freeze=False)
 
 
-def _frame(ws, name: str, frame: pd.DataFrame, start_row: int = 1, start_col: int = 1, freeze: bool = True) -> None:
-    frame = frame.reset_index(drop=True)
-    rows = [[None if _missing(v) else v for v in rec] for rec in frame.itertuples(index=False, name=None)]
-    excel.write_table(ws, name, list(frame.columns), rows, start_row=start_row, start_col=start_col, freeze=freeze)
-    for j, col in enumerate(frame.columns):
-        fmt = _FORMATS.get(col)
-        if fmt is None and col.endswith("_share"):
-            fmt = SHARE
-        if fmt and fmt != "General":
-            letter = get_column_letter(start_col + j)
-            for i in range(len(rows)):
-                ws[f"{letter}{start_row + 1 + i}"].number_format = fmt
-
-
-def _missing(v) -> bool:
-    try:
-        return v is None or bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
+def plan_table(ws, name: str, frame: pd.DataFrame, start_row: int = 1, start_col: int = 1, freeze: bool = True) -> None:
+    """A plan table, each column in the number format its name calls for."""
+    formats = {c: _FORMATS.get(c) or (SHARE if str(c).endswith("_share") else None) for c in frame.columns}
+    excel.write_formatted_frame(ws, name, frame, formats, start_row=start_row, start_col=start_col, freeze=freeze)
 
 
 def _supply_mix(ws, supply: pd.DataFrame) -> None:
@@ -184,7 +169,7 @@ def _supply_mix(ws, supply: pd.DataFrame) -> None:
         table = table.reset_index()
         table.columns = [str(c) for c in table.columns]
         name = f"SupplyBy{by.title()}"
-        _frame(ws, name, table, start_row=row, freeze=False)
+        plan_table(ws, name, table, start_row=row, freeze=False)
         chart = BarChart()
         chart.type = "col"
         chart.grouping = "stacked"
@@ -202,7 +187,7 @@ def _supply_mix(ws, supply: pd.DataFrame) -> None:
         row += max(n, 1) + max(4, 18 - n)
     detail = supply.groupby(["material", "period", "bloc"], as_index=False)["quantity"].sum()
     ws.cell(row=row, column=charts_col, value="Quantity by material, period and bloc").font = SECTION_FONT
-    _frame(ws, "SupplyDetail", detail, start_row=row + 1, freeze=False)
+    plan_table(ws, "SupplyDetail", detail, start_row=row + 1, freeze=False)
 
 
 def _embed_inputs(wb, inputs: RawBook) -> None:
@@ -210,5 +195,5 @@ def _embed_inputs(wb, inputs: RawBook) -> None:
     for name, table in inputs.tables.items():
         ws = wb.create_sheet(f"{EMBEDDED}{name}")
         cells = table.cells.drop(columns=[ROW])
-        rows = [[None if _missing(v) else v for v in rec] for rec in cells.itertuples(index=False, name=None)]
+        rows = cells.itertuples(index=False, name=None)  # set_value leaves missing values blank
         excel.write_table(ws, f"input_{name}", [str(c) for c in cells.columns], rows, freeze=True)

@@ -422,7 +422,7 @@ def conflict(model: pyo.ConcreteModel, time_limit_s: float | None = None) -> lis
                      | int(highspy.IisStrategy.kIisStrategyIrreducible))
     if time_limit_s is not None:
         h.setOptionValue("iis_time_limit", float(time_limit_s))
-    h.run()
+    run(h)
     if h.getModelStatus() not in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
         return None
     status, iis = h.getIis()
