@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.data import PlanData
+from models.metrics import METRICS
 from models.sourcing import COST_COMPONENTS, InfeasibleData, build_model, cost_components, policy_results, purchases
 
 from . import __version__, numerics, policy_costs, scenarios, solver
@@ -27,7 +28,7 @@ from .report import PlanResult, write_plan
 from .validate import Checked, check
 
 TOL = 1e-6
-FEOC, DOMESTIC, ALLY = "feoc", "domestic", "ally"
+SHARES = [m for m in METRICS.values() if m.is_share]  # feoc, domestic, allied, recycled share
 
 
 @dataclass
@@ -255,18 +256,20 @@ def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
 
 
 def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData) -> pd.DataFrame:
-    """KPIs per material and period, then per period over all materials (material '(all)')."""
-    b = bought.assign(bloc_l=bought["bloc"].str.lower(), all="(all)")
+    """KPIs per material and period, then per period over all materials (material '(all)').
+
+    The shares (FEOC, domestic, allied, recycled) are those the frontier optimises (models.metrics.METRICS).
+    HHI stays blank where nothing was bought.
+    """
+    b = bought.assign(all="(all)")
+    chosen = {m.name: b[m.field].astype(str).str.lower() == m.value for m in SHARES}
     frames = []
     for keys in (["material", "period"], ["all", "period"]):
         g = b.groupby(keys)
         k = pd.DataFrame({
             "bought": g["quantity"].sum(),
             "spend": g["spend"].sum(),
-            "feoc": b[b["bloc_l"] == FEOC].groupby(keys)["quantity"].sum(),
-            "domestic": b[b["bloc_l"] == DOMESTIC].groupby(keys)["quantity"].sum(),
-            "ally": b[b["bloc_l"] == ALLY].groupby(keys)["quantity"].sum(),
-            "recycled": b[b["kind"] == "recycler"].groupby(keys)["quantity"].sum(),
+            **{name: b[mask].groupby(keys)["quantity"].sum() for name, mask in chosen.items()},
             "sources_in_use": g["source"].nunique(),
             "co2e": g["co2e_total"].sum(), "water": g["water_total"].sum(), "waste": g["waste_total"].sum(),
         })
@@ -280,16 +283,13 @@ def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData) -> pd.Data
     d_all = demand.groupby("period")[["quantity", "shortfall"]].sum()
     d_all.index = pd.MultiIndex.from_product([["(all)"], d_all.index], names=["material", "period"])
     d = pd.concat([d, d_all]).rename(columns={"quantity": "demand"})
-    k = d.join(k, how="outer").fillna({c: 0.0 for c in ("bought", "spend", "feoc", "domestic", "ally", "recycled",
-                                                         "sources_in_use", "co2e", "water", "waste", "demand", "shortfall")})
+    k = d.join(k, how="outer")
+    k = k.fillna({c: 0.0 for c in k.columns if c != "hhi"})
     out = pd.DataFrame({
         "material": k.index.get_level_values(0), "period": k.index.get_level_values(1).astype(int),
         "demand": k["demand"].to_numpy(), "bought": k["bought"].to_numpy(), "shortfall": k["shortfall"].to_numpy(),
         "spend": k["spend"].to_numpy(),
-        "feoc_share": _share(k["feoc"], k["bought"]).to_numpy(),
-        "domestic_share": _share(k["domestic"], k["bought"]).to_numpy(),
-        "allied_share": _share(k["ally"], k["bought"]).to_numpy(),
-        "recycled_share": _share(k["recycled"], k["bought"]).to_numpy(),
+        **{name: _share(k[name], k["bought"]).to_numpy() for name in chosen},
         "hhi": k["hhi"].to_numpy(), "sources_in_use": k["sources_in_use"].astype(int).to_numpy(),
         "co2e": k["co2e"].to_numpy(), "water": k["water"].to_numpy(), "waste": k["waste"].to_numpy(),
     })

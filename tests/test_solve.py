@@ -164,3 +164,21 @@ def test_time_limit_with_an_incumbent_writes_a_plan_marked_not_proven(tmp_path):
     assert "NOT PROVEN OPTIMAL" in result.output
     summary = openpyxl.load_workbook(tmp_path / "plan.xlsx")["Summary"]
     assert summary["A2"].value.startswith("Status: NOT PROVEN OPTIMAL")
+
+
+def test_kpis_of_the_small_plan_by_hand(tmp_path, small_rows):
+    # Each year: NdPr 50 t from CN + 50 t from MP (US); Dy 5 t from CN + 5 t from LYN (AU) (see the test above).
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    run("solve", path, "-o", tmp_path / "plan.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "plan.xlsx")["Summary"]
+    cells = list(ws[ws.tables["KPIs"].ref])
+    header = [c.value for c in cells[0]]
+    kpis = pd.DataFrame([[c.value for c in row] for row in cells[1:]], columns=header).set_index(["material", "period"])
+    nd, dy, both = kpis.loc[("NdPr", 2026)], kpis.loc[("Dy", 2027)], kpis.loc[("(all)", 2026)]
+    assert (nd["bought"], nd["feoc_share"], nd["domestic_share"], nd["allied_share"]) == (100, 0.5, 0.5, 0)
+    assert nd["hhi"] == pytest.approx(50**2 + 50**2) and nd["sources_in_use"] == 2
+    assert (dy["feoc_share"], dy["allied_share"], dy["recycled_share"]) == (0.5, 0.5, 0)
+    assert nd["spend"] == pytest.approx(50 * 40 * 1.25 + 50 * 60)
+    # over both materials in 2026: 110 t, CN 55, US 50, AU 5
+    assert both["feoc_share"] == pytest.approx(55 / 110)
+    assert both["hhi"] == pytest.approx((55 / 110 * 100) ** 2 + (50 / 110 * 100) ** 2 + (5 / 110 * 100) ** 2)
