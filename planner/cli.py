@@ -194,7 +194,7 @@ def solve(ctx, input: Path, output: Path | None, time_limit, gap, threads, quiet
         raise click.UsageError("the plan would overwrite the input workbook; choose another --output")
     _check_output(out, default=output is None)
     log = (lambda s: None) if quiet else _err
-    options = Options(time_limit, gap, threads, policy_costs=policy_costs, jobs=ctx.params.get("jobs"))
+    options = Options(time_limit, gap, threads, policy_costs=policy_costs, jobs=jobs)
     wanted = list(dict.fromkeys(scenario_names))
     if all_scenarios or any(n != BASE_SCENARIO for n in wanted):
         _solve_scenarios(input, out, wanted, all_scenarios, options, jobs, quiet, as_json)

@@ -36,9 +36,6 @@ class RawTable:
     header_row: int
     columns: dict[str, str] = field(default_factory=dict)  # key -> column letter
 
-    def known(self) -> list[str]:
-        return [c for c in self.cells.columns if c in schema.sheet(self.sheet).keyset]
-
 
 @dataclass
 class RawBook:

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter
 
 from . import excel
 from .reader import EMBEDDED, ROW, RawBook
 
-TITLE_FONT = Font(bold=True, size=14, color="1F4E78")
-SECTION_FONT = Font(bold=True, size=12, color="1F4E78")
-LABEL_FONT = Font(bold=True)
+TITLE_FONT = excel.font(bold=True, size=14, color="1F4E78")
+SECTION_FONT = excel.font(bold=True, size=12, color="1F4E78")
+LABEL_FONT = excel.BOLD
 WARN_FILL = PatternFill("solid", fgColor="FCE4D6")
 OK_FILL = PatternFill("solid", fgColor="E2EFDA")
 
@@ -120,11 +120,10 @@ def _summary(ws, r: PlanResult) -> None:
     ws.cell(row=row, column=1, value="KPIs per material and period").font = SECTION_FONT
     row += 1
     plan_table(ws, "KPIs", r.kpis, start_row=row, freeze=False)
-    # the tables share columns: each column gets the widest of what its tables need
-    excel.set_width(ws, 1, 36)
-    excel.set_width(ws, 2, 18)
-    for j in range(3, len(r.kpis.columns) + 1):
-        excel.set_width(ws, j, max(14, len(str(r.kpis.columns[j - 1])) + 4))
+    # the facts' labels and values share columns A and B with the tables: widen, never narrow
+    for j, least in enumerate([36, 18] + [14] * (len(r.kpis.columns) - 2), start=1):
+        letter = get_column_letter(j)
+        excel.set_width(ws, j, max(least, ws.column_dimensions[letter].width or 0))
 
 
 def _rule_costs(ws, r: PlanResult, row: int) -> int:

@@ -126,7 +126,7 @@ def solve_file(path: Path, out: Path | None, options: Options, progress: solver.
         outcome.plan.rule_costs = costs
         outcome.plan.rule_cost_lines = policy_costs.sentences(costs, settings.currency, settings.discount_rate > 0)
         timings["policy_costs"] = time.perf_counter() - t
-    _set_timings(outcome.plan, timings)  # the plan records every stage up to its own writing
+    outcome.plan.facts += [(f"seconds: {k}", round(v, 3)) for k, v in timings.items()]  # every stage up to its own writing
     if out is not None:
         t = time.perf_counter()
         outcome.path = write_plan(out, outcome.plan, book)
@@ -171,7 +171,7 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
     violation = _series(result.values.get("Violation"))
     pol = policy_results(model, buy, violation, result.shadow_prices)
     components = cost_components(model)
-    undiscounted = _undiscounted(model, result, op, demand, pol, data)
+    undiscounted = _undiscounted(result, op, demand, pol, data)
     costs = pd.DataFrame({
         "component": [label for _, label in COST_COMPONENTS],
         "discounted": [components[name] for name, _ in COST_COMPONENTS],
@@ -224,7 +224,7 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
     if v and v.amount > 1e-5:
         warnings.append(f"largest constraint violation {v.amount:.3g} at {v.where}")
     plan = PlanResult(facts=fact_list, costs=costs, kpis=kpis, purchases=_purchases_table(bought),
-                      policies=_policies_table(pol, s), investments=_investments(model, result, data),
+                      policies=_policies_table(pol, s), investments=_investments(result, data),
                       shortfalls=_shortfalls(demand, s), supply=bought[["material", "period", "bloc", "country", "quantity"]],
                       proven_optimal=proven, warnings=warnings)
     return plan
@@ -240,11 +240,6 @@ def _version(dist: str) -> str:
         return version(dist)
     except PackageNotFoundError:
         return "unknown"
-
-
-def _set_timings(plan: PlanResult, timings: dict) -> None:
-    plan.facts = [f for f in plan.facts if not f[0].startswith("seconds: ")]
-    plan.facts += [(f"seconds: {k}", round(v, 3)) for k, v in timings.items()]
 
 
 def _series(s) -> pd.Series:
@@ -297,7 +292,7 @@ def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData) -> pd.Data
     return out.sort_values(["material", "period"], key=lambda c: c.map(order) if c.name == "material" else c).reset_index(drop=True)
 
 
-def _undiscounted(model, result, op, demand, pol, data) -> dict[str, float]:
+def _undiscounted(result, op, demand, pol, data) -> dict[str, float]:
     s = data.settings
     q = op["quantity"].to_numpy()
     out = {
@@ -349,7 +344,7 @@ def _policies_table(pol: pd.DataFrame, s) -> pd.DataFrame:
     })
 
 
-def _investments(model, result, data: PlanData) -> pd.DataFrame:
+def _investments(result, data: PlanData) -> pd.DataFrame:
     build = _series(result.values.get("Build"))
     built = build[build > 0.5]
     rows = []

@@ -79,6 +79,10 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
 
+    def as_column(self) -> Column:
+        """The setting's value typed and bounded like a column (Settings.value, scenario edits)."""
+        return Column(self.key, self.type, self.description, minimum=self.minimum, maximum=self.maximum)
+
 
 INCLUDE = Column(
     "include", "yesno", "Switch the row off with 'no'; it is then skipped and counted.", default="yes"

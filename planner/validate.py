@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from models.data import PlanData, Settings
+from models.policies import HORIZON
 
 from . import schema
 from .errors import InputError, Problem
@@ -32,7 +33,6 @@ from .reader import ROW, RawBook, RawTable, read_workbook, rows_to_book
 
 _PERCENT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*%\s*$")
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-|–|\.\.)\s*(\d+)\s*$")
-HORIZON = "horizon"
 # Whole numbers (periods, lead times, threads) stay below this: any real one does, and the
 # model does integer arithmetic on them (ranges of periods, int64 columns).
 MAX_WHOLE = 10**9
@@ -96,7 +96,7 @@ def check(book: RawBook) -> Checked:
     if periods:
         _check_periods(typed, periods, settings, problems, _setting_rows(book.tables.get("Settings")))
         _check_offers(typed, periods, problems)
-        _check_sources(typed, periods, settings, problems)
+        _check_sources(typed, problems)
         _check_policies(typed, periods, problems)
         _check_scenarios(typed, periods, problems)
     if book.inspection and book.inspection.formulas_without_value:
@@ -285,8 +285,7 @@ def _settings(raw: RawTable | None, problems: list[Problem]) -> Settings:
         if value is None:
             continue
         st = schema.SETTING_BY_KEY[key]
-        col = schema.Column(key, st.type, st.description, minimum=st.minimum, maximum=st.maximum)
-        x, why = convert(col, value)
+        x, why = convert(st.as_column(), value)
         if why:
             problems.append(Problem("Settings", r, "value", value, f"{key}: {why}"))
             continue
@@ -406,11 +405,10 @@ def _check_periods(typed, periods, settings: Settings, problems, setting_rows: d
                                     f"discount_rate: costs {far} periods from the base period {base} would be discounted by a "
                                     f"factor beyond {MAX_DISCOUNT_SPREAD:.0e}, too far for the solver to compare costs across "
                                     "periods; use a lower rate or a base period nearer the horizon"))
-    for sheet, col in (("Tariffs", "period"), ("Offers", "first_period"), ("Offers", "last_period")):
-        df = typed[sheet]
-        for r, p in zip(df["row"], df[col]):
-            if isinstance(p, int) and not lo <= p <= hi and sheet == "Tariffs":
-                problems.append(Problem(sheet, r, col, p, f"outside the horizon {lo}–{hi} (the periods of Demand); the rate would never apply", "warning"))
+    tariffs = typed["Tariffs"]
+    for r, p in zip(tariffs["row"], tariffs["period"]):
+        if isinstance(p, int) and not lo <= p <= hi:
+            problems.append(Problem("Tariffs", r, "period", p, f"outside the horizon {lo}–{hi} (the periods of Demand); the rate would never apply", "warning"))
 
 
 def _check_offers(typed, periods, problems) -> None:
@@ -435,7 +433,7 @@ def _check_offers(typed, periods, problems) -> None:
                                 f"expected at most the capacity of source {offers['source'].iat[i]} ({scap.iat[i]:g})"))
 
 
-def _check_sources(typed, periods, settings, problems) -> None:
+def _check_sources(typed, problems) -> None:
     for rec in typed["Sources"].to_dict("records"):
         if rec["status"] != "candidate":
             for col in ("build_cost", "lead_time", "earliest_build"):
@@ -615,7 +613,7 @@ def scenario_target(sheet: str, column, where) -> tuple[schema.Column | None, st
         if why or len(terms) != 1 or len(names) != 1 or names[0].lower() not in schema.SETTING_BY_KEY:
             return None, None  # reported on the where cell
         st = schema.SETTING_BY_KEY[names[0].lower()]
-        return schema.Column(st.key, st.type, st.description, minimum=st.minimum, maximum=st.maximum), None
+        return st.as_column(), None
     if key not in spec.keyset or key in spec.keys or key in ("notes", "include"):
         editable = [c.key for c in spec.columns if c.key not in spec.keys and c.key not in ("notes", "include")]
         return None, f"expected a column of {sheet} that can be edited: {', '.join(editable)}"
