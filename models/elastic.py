@@ -51,7 +51,7 @@ import pyomo.environ as pyo
 
 from .data import PlanData
 from .policies import PolicyInstance
-from .sourcing import IN_USE_FRACTION, METRIC_COLUMN, _constraint, _keys, _linear, build_model
+from .sourcing import IN_USE_FRACTION, _constraint, _keys, _linear, build_model, metric_weights
 
 TIERS = ("demand", "capacity", "rules", "policy")  # the order in which they are minimised
 
@@ -116,9 +116,7 @@ def _largest_violation(m, p: PolicyInstance) -> float:
     elif p.kind == "count":
         most = len(p.members) if p.is_max else p.limit
     elif p.is_max:
-        col = METRIC_COLUMN[p.metric]
-        w = np.ones(len(p.members)) if col is None else m.tables.op[col].to_numpy(dtype=float)[p.members]
-        most = float((w * bound[p.members]).sum())
+        most = float((metric_weights(m.tables.op, p) * bound[p.members]).sum())
     else:
         most = abs(p.limit)
     return max(float(most), 1e-6)
@@ -192,10 +190,8 @@ def policy_size(m, p: PolicyInstance) -> float:
         return abs(p.limit)
     if p.kind == "count":
         return 1.0
-    col = METRIC_COLUMN[p.metric]
     op = m.tables.op
-    w = np.ones(len(p.members)) if col is None else op[col].to_numpy(dtype=float)[p.members]
-    most = float((w * op["bound"].to_numpy()[p.members]).sum())
+    most = float((metric_weights(op, p) * op["bound"].to_numpy()[p.members]).sum())
     return most if most > 0 else 1.0
 
 

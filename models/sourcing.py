@@ -57,6 +57,12 @@ IN_USE_FRACTION = 0.01
 METRIC_COLUMN = {"quantity": None, "spend": "price", "co2e": "co2e", "water": "water", "waste": "waste",
                  "risk": "risk_score"}
 
+def metric_weights(op: pd.DataFrame, p: "PolicyInstance") -> np.ndarray:
+    """What one unit bought from each of a total rule's members adds to its metric."""
+    col = METRIC_COLUMN[p.metric]
+    return np.ones(len(p.members)) if col is None else op[col].to_numpy(dtype=float)[p.members]
+
+
 OFFER_ATTRIBUTES = ("source", "material", "country", "bloc", "kind", "owner", "status", "risk_score",
                     "min_order", "contract_cost", "co2e", "water", "waste")
 
@@ -433,9 +439,7 @@ def add_policy_totals(m) -> None:
     risk_score (risk points × quantity). T is one period, or every period for "horizon".
     """
     def coefs(m, p):
-        col = METRIC_COLUMN[p.metric]
-        values = np.ones(len(p.members)) if col is None else m.tables.op[col].to_numpy(dtype=float)[p.members]
-        return p.members, values, p.limit
+        return p.members, metric_weights(m.tables.op, p), p.limit
     _add_policies(m, TOTAL_RULES, coefs)
 
 
@@ -616,9 +620,7 @@ def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Se
         elif p.kind == "count":
             achieved = float((q[p.members] > tol).sum())
         else:
-            col = METRIC_COLUMN[p.metric]
-            w = 1.0 if col is None else op[col].to_numpy(dtype=float)[p.members]
-            achieved = float((w * q[p.members]).sum())
+            achieved = float((metric_weights(op, p) * q[p.members]).sum())
         slack = (p.limit - achieved) if p.is_max else (achieved - p.limit)
         v = float(violation.get(p.name, 0.0)) if p.soft else 0.0
         rows.append(dict(
