@@ -29,6 +29,7 @@ from planner.schema import (
     SHEETS,
     TEMPLATE_VERSION,
     TOTAL_RULES,
+    range_text,
     Column,
     Setting,
     Sheet,
@@ -114,12 +115,8 @@ def allowed_text(item: Column | Setting) -> str:
     if refers_to:
         sheet, key = refers_to.split(".")
         parts.append(f"a {key} listed on {sheet}")
-    if item.minimum is not None and item.maximum is not None:
-        parts.append(f"{number_text(item.minimum)} to {number_text(item.maximum)}")
-    elif item.minimum is not None:
-        parts.append(f"at least {number_text(item.minimum)}")
-    elif item.maximum is not None:
-        parts.append(f"at most {number_text(item.maximum)}")
+    if range_text(item):
+        parts.append(range_text(item))
     return "; ".join(parts)
 
 

@@ -568,13 +568,7 @@ def _within(e: Edit, after: np.ndarray, col: schema.Column, keys, problems: list
         bad |= finite & (after > col.maximum + 1e-12)
     if col.type == "integer":
         bad |= finite & (np.abs(after - np.round(after)) > 1e-9)
-    expected = ["a whole number"] * (col.type == "integer")
-    if col.minimum is not None and col.maximum is not None:
-        expected.append(f"from {col.minimum:g} to {col.maximum:g}")
-    elif col.minimum is not None:
-        expected.append(f"≥ {col.minimum:g}")
-    elif col.maximum is not None:
-        expected.append(f"≤ {col.maximum:g}")
+    expected = ["a whole number"] * (col.type == "integer") + [schema.range_text(col)] * bool(schema.range_text(col))
     if not bad.any():
         return True
     where = ""

@@ -84,6 +84,16 @@ class Setting:
         return Column(self.key, self.type, self.description, minimum=self.minimum, maximum=self.maximum)
 
 
+def range_text(item: Column | Setting) -> str:
+    """A column's or setting's bounds in words: 'from 0 to 1', '≥ 0', '≤ 1', or ''."""
+    lo, hi = item.minimum, item.maximum
+    if lo is not None and hi is not None:
+        return f"from {lo:g} to {hi:g}"
+    if lo is not None:
+        return f"≥ {lo:g}"
+    return f"≤ {hi:g}" if hi is not None else ""
+
+
 INCLUDE = Column(
     "include", "yesno", "Switch the row off with 'no'; it is then skipped and counted.", default="yes"
 )
