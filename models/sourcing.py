@@ -111,6 +111,7 @@ class ModelTables:
     policies: list[PolicyInstance]
     buy: list = field(default_factory=list)
     policy_rows: dict[str, str] = field(default_factory=dict)
+    cost_terms: dict[str, tuple] = field(default_factory=dict)  # see add_objective
     obstacles: list[Obstacle] = field(default_factory=list)
 
 
@@ -536,33 +537,42 @@ def add_objective(m) -> None:
     """
     tb, op, s = m.tables, m.tables.op, m.plan.settings
     d = op["discount"].to_numpy()
-    m.cost_purchase = pyo.Expression(expr=_linear(d * op["price"].to_numpy(), tb.buy))
-    m.cost_carbon = pyo.Expression(expr=_linear(d * s.carbon_price * op["co2e"].to_numpy(), tb.buy))
-    m.cost_risk = pyo.Expression(expr=_linear(d * s.risk_price * op["risk_score"].to_numpy(), tb.buy))
     use = op["has_use"].to_numpy()
-    m.cost_contract = pyo.Expression(expr=_linear(
-        (d * op["contract_cost"].to_numpy())[use], [m.Use[k] for k in _keys(op, use)]))
     fixed = op.loc[op["has_source_use"], ["source", "period", "fixed_cost", "discount"]].drop_duplicates(["source", "period"])
-    m.cost_fixed = pyo.Expression(expr=_linear(
-        fixed["fixed_cost"] * fixed["discount"], [m.SourceUse[k] for k in zip(fixed["source"], fixed["period"].astype(int))]))
     b = tb.builds
-    m.cost_build = pyo.Expression(expr=_linear(
-        b["build_cost"] * b["discount"], [m.Build[k] for k in zip(b["source"], b["period"].astype(int))]))
     short = tb.demand[tb.demand["shortage_penalty"].notna()]
-    m.cost_shortage = pyo.Expression(expr=_linear(
-        short["shortage_penalty"] * short["discount"], [m.Shortfall[k] for k in zip(short["material"], short["period"].astype(int))]))
     soft = [p for p in tb.policies if p.soft]
-    pdisc = [1.0 if p.period == HORIZON else float(_discount(m.plan, [p.period])[0]) for p in soft]
-    m.cost_penalty = pyo.Expression(expr=_linear(
-        [p.penalty * f for p, f in zip(soft, pdisc)], [m.Violation[p.name] for p in soft]))
+    # component -> (cost per unit of each variable, its discount factor, the variables)
+    tb.cost_terms = {
+        "cost_purchase": (op["price"].to_numpy(), d, tb.buy),
+        "cost_carbon": (s.carbon_price * op["co2e"].to_numpy(), d, tb.buy),
+        "cost_risk": (s.risk_price * op["risk_score"].to_numpy(), d, tb.buy),
+        "cost_contract": (op["contract_cost"].to_numpy()[use], d[use], [m.Use[k] for k in _keys(op, use)]),
+        "cost_fixed": (fixed["fixed_cost"].to_numpy(), fixed["discount"].to_numpy(),
+                       [m.SourceUse[k] for k in zip(fixed["source"], fixed["period"].astype(int))]),
+        "cost_build": (b["build_cost"].to_numpy(), b["discount"].to_numpy(),
+                       [m.Build[k] for k in zip(b["source"], b["period"].astype(int))]),
+        "cost_shortage": (short["shortage_penalty"].to_numpy(), short["discount"].to_numpy(),
+                          [m.Shortfall[k] for k in zip(short["material"], short["period"].astype(int))]),
+        "cost_penalty": (np.array([p.penalty for p in soft], dtype=float),
+                         np.array([1.0 if p.period == HORIZON else float(_discount(m.plan, [p.period])[0]) for p in soft]),
+                         [m.Violation[p.name] for p in soft]),
+    }
+    for name, (unit, disc, variables) in tb.cost_terms.items():
+        m.add_component(name, pyo.Expression(expr=_linear(np.asarray(unit, dtype=float) * disc, variables)))
     m.total_cost = pyo.Objective(expr=sum(getattr(m, name) for name, _ in COST_COMPONENTS), sense=pyo.minimize)
 
 
 # --------------------------------------------------------------------------- results
 
-def cost_components(m) -> dict[str, float]:
-    """Each cost component (discounted) at the values loaded in the model's variables."""
-    return {name: float(pyo.value(getattr(m, name), exception=False) or 0.0) for name, _ in COST_COMPONENTS}
+def cost_components(m, discounted: bool = True) -> dict[str, float]:
+    """Each cost component at the values loaded in the model's variables, discounted or not."""
+    out = {}
+    for name, _ in COST_COMPONENTS:
+        unit, disc, variables = m.tables.cost_terms[name]
+        x = np.array([v.value or 0.0 for v in variables], dtype=float)
+        out[name] = float((np.asarray(unit, dtype=float) * (disc if discounted else 1.0) * x).sum())
+    return out
 
 
 def purchases(m, buy: pd.Series) -> pd.DataFrame:

@@ -171,7 +171,7 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
     violation = _series(result.values.get("Violation"))
     pol = policy_results(model, buy, violation, result.shadow_prices)
     components = cost_components(model)
-    undiscounted = _undiscounted(result, op, demand, pol, data)
+    undiscounted = cost_components(model, discounted=False)
     costs = pd.DataFrame({
         "component": [label for _, label in COST_COMPONENTS],
         "discounted": [components[name] for name, _ in COST_COMPONENTS],
@@ -290,29 +290,6 @@ def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData) -> pd.Data
     })
     order = {m: i for i, m in enumerate(list(data.materials.index) + ["(all)"])}
     return out.sort_values(["material", "period"], key=lambda c: c.map(order) if c.name == "material" else c).reset_index(drop=True)
-
-
-def _undiscounted(result, op, demand, pol, data) -> dict[str, float]:
-    s = data.settings
-    q = op["quantity"].to_numpy()
-    out = {
-        "cost_purchase": float((q * op["price"].to_numpy()).sum()),
-        "cost_carbon": float((q * op["co2e"].to_numpy()).sum() * s.carbon_price),
-        "cost_risk": float((q * op["risk_score"].to_numpy()).sum() * s.risk_price),
-        "cost_shortage": float((demand["shortfall"] * demand["shortage_penalty"].fillna(0.0)).sum()),
-        "cost_penalty": float(pol["penalty"].sum()) if len(pol) else 0.0,
-    }
-    use = _series(result.values.get("Use"))
-    if len(use):
-        cc = op.set_index(["source", "material", "period"])["contract_cost"]
-        out["cost_contract"] = float((use * cc.reindex(use.index).fillna(0.0)).sum())
-    else:
-        out["cost_contract"] = 0.0
-    su = _series(result.values.get("SourceUse"))
-    out["cost_fixed"] = float((su.to_numpy() * data.sources["fixed_cost"].reindex(su.index.get_level_values(0)).to_numpy()).sum()) if len(su) else 0.0
-    build = _series(result.values.get("Build"))
-    out["cost_build"] = float((build.to_numpy() * data.sources["build_cost"].reindex(build.index.get_level_values(0)).to_numpy()).sum()) if len(build) else 0.0
-    return out
 
 
 def _purchases_table(b: pd.DataFrame) -> pd.DataFrame:
