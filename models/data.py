@@ -14,7 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+
+
+STOCKPILE_COLUMNS = ("initial_stock", "holding_cost", "min_reserve", "reserve_unit", "max_stock", "release_cost", "row")
 
 
 @dataclass
@@ -71,6 +75,11 @@ class PlanData:
         (None = blank), ``period`` (None = blank, an int, or ``"horizon"``), ``metric``,
         ``limit`` (shares as fractions), ``soft`` (bool), ``penalty`` (NaN when hard),
         ``row``.
+    stockpiles
+        index ``material`` (materials that may be stocked; the others carry no stock); columns
+        ``initial_stock``, ``holding_cost``, ``min_reserve``, ``reserve_unit`` ("quantity" or
+        "periods": periods of next-period demand), ``max_stock`` (NaN = unlimited),
+        ``release_cost``, ``row``.
     """
 
     settings: Settings
@@ -84,10 +93,30 @@ class PlanData:
     demand: pd.DataFrame
     policies: pd.DataFrame
     skipped: dict[str, int] = field(default_factory=dict)  # rows switched off per sheet
+    stockpiles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=list(STOCKPILE_COLUMNS), index=pd.Index([], name="material", dtype=object)))
 
     @property
     def base_period(self) -> int:
         return self.settings.base_period if self.settings.base_period is not None else self.periods[0]
+
+    def reserve(self) -> pd.DataFrame:
+        """The least stock at the end of each period, per stocked material: material, period, reserve.
+
+        A reserve in periods is that many times the next period's demand (the last period's
+        own demand for the last period; no demand counts as 0).
+        """
+        st = self.stockpiles
+        rows = pd.DataFrame({"material": np.repeat(st.index.to_numpy(), len(self.periods)),
+                             "period": np.tile(np.asarray(self.periods), len(st))})
+        if st.empty:
+            return rows.assign(reserve=np.zeros(0))
+        dem = self.demand.groupby(["material", "period"])["quantity"].sum()
+        nxt = np.minimum(rows["period"].to_numpy() + 1, self.periods[-1])
+        ahead = dem.reindex(pd.MultiIndex.from_arrays([rows["material"], nxt])).fillna(0.0).to_numpy(dtype=float)
+        k = st["min_reserve"].reindex(rows["material"]).to_numpy(dtype=float)
+        periods = (st["reserve_unit"] == "periods").reindex(rows["material"]).to_numpy(dtype=bool)
+        return rows.assign(reserve=np.where(periods, k * ahead, k))
 
     def discount(self, period: int) -> float:
         """Factor that brings a cost in ``period`` back to the base period."""

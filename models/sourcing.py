@@ -8,17 +8,19 @@ calls every function of :data:`CONSTRAINT_FAMILIES` in order and finally
 Notation: o an offer (a source s selling a material m), t a period, b a build period.
 ``bound[o,t]`` is the tightest upper bound the data gives on a purchase::
 
-    bound[o,t] = min(capacity[o,t], capacity[s,t], max(demand[m,t], min_order[o]))
+    bound[o,t] = min(capacity[o,t], capacity[s,t], max(useful[m,t], min_order[o]))
 
-Buying more of a material than its demand has no use in a plan without stock, so a single
-offer never supplies more than the demand of its material in that period (or its minimum
-order, when that is larger: a minimum order may force buying beyond demand). The whole
-purchase may still exceed demand when several minimum orders add up.
+Buying more of a material than can be used has no use, so a single offer never supplies
+more than ``useful[m,t]`` (or its minimum order, when that is larger: a minimum order may
+force buying beyond it). For a material without stock, useful = its demand in that period;
+for a stocked material, the demand from t to the end of the horizon plus the largest reserve
+still to hold, and at most demand[m,t] + max_stock (see :func:`_stock_table`). The whole
+purchase may still exceed demand when several minimum orders add up (the excess is disposed of).
 
 Sets (``UPPER_SNAKE``)
     OFFER_PERIODS (s, m, t)   purchase options: inside the offer's period window
                               [first_period, last_period] (the offer period window: no
-                              variable exists outside it), with demand for m in t, a
+                              variable exists outside it), with a use for m in t, a
                               positive bound, and for candidates t >= earliest possible
                               supply (first build option + lead_time)
     USE_OFFER_PERIODS         those with an offer-in-use decision: min_order > 0,
@@ -29,9 +31,12 @@ Sets (``UPPER_SNAKE``)
     SHORTFALL_DEMANDS (m, t)  demand with a shortage penalty
     SHARE_SUPPLIES (m, t)     material-periods some share policy covers
     SOFT_POLICIES             soft policy instances that have a row
+    STOCK_PERIODS (m, t)      stocked materials (Stockpile sheet) × every period
+    RELEASE_PERIODS (m, t)    those whose material has a release cost
 
 Variables (``PascalCase``): Buy >= 0, Use, SourceUse, Build binary, Shortfall >= 0,
-Violation >= 0, Supply >= 0 (a material's total purchase, for share rows).
+Violation >= 0, Supply >= 0 (a material's total purchase, for share rows), Stock >= reserve
+(end-of-period stock), Release >= 0 (stock drawn, where drawing costs).
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ class ModelTables:
                 ``unit_cost``, ``tariff``, ``price`` (unit cost × (1 + tariff)), ``capacity``,
                 ``source_capacity``, ``demand``, ``bound``, ``discount``, ``candidate``,
                 ``has_use``, ``has_source_use``, ``min_in_use``
+    stock       one row per Stock variable (see :func:`_stock_table`)
     builds      one row per Build variable: ``source``, ``period``, ``build_cost``,
                 ``lead_time``, ``discount``
     demand      one row per demand: ``material``, ``period``, ``quantity``,
@@ -110,6 +116,7 @@ class ModelTables:
     demand: pd.DataFrame
     policies: list[PolicyInstance]
     buy: list = field(default_factory=list)
+    stock: pd.DataFrame = field(default_factory=pd.DataFrame)  # see _stock_table
     policy_rows: dict[str, str] = field(default_factory=dict)
     cost_terms: dict[str, tuple] = field(default_factory=dict)  # see add_objective
     obstacles: list[Obstacle] = field(default_factory=list)
@@ -120,6 +127,15 @@ class ModelTables:
 def build_model(data: PlanData) -> pyo.ConcreteModel:
     """The Pyomo model of ``data``. Raises :class:`InfeasibleData` when no plan can exist."""
     m = pyo.ConcreteModel(name=data.settings.plan_name)
+    populate(m, data)
+    if m.tables.obstacles:
+        raise InfeasibleData(m.tables.obstacles)
+    return m
+
+
+def populate(m: pyo.Block, data: PlanData) -> None:
+    """Declare the whole sourcing model of ``data`` on the block ``m`` (a model, or one block of
+    a larger model such as the robust plan's scenarios). Obstacles are left in ``m.tables``."""
     m.plan = data
     with PauseGC():  # building creates millions of small objects; cyclic GC passes would dominate
         m.tables = _tables(data)
@@ -127,9 +143,6 @@ def build_model(data: PlanData) -> pyo.ConcreteModel:
         for add in CONSTRAINT_FAMILIES:
             add(m)
         add_objective(m)
-    if m.tables.obstacles:
-        raise InfeasibleData(m.tables.obstacles)
-    return m
 
 
 def _discount(data: PlanData, periods) -> np.ndarray:
@@ -151,6 +164,7 @@ def _tables(data: PlanData) -> ModelTables:
     builds["discount"] = _discount(data, builds["period"])
     first_supply = (builds["period"] + builds["lead_time"]).groupby(builds["source"]).min()
 
+    stock = _stock_table(data)
     op = data.offer_periods.copy()
     offer = op["offer"].to_numpy()
     for c in OFFER_ATTRIBUTES:
@@ -163,9 +177,16 @@ def _tables(data: PlanData) -> ModelTables:
     op["demand"] = dem.reindex(pd.MultiIndex.from_arrays([op["material"], op["period"]])).fillna(0.0).to_numpy(dtype=float)
     earliest = op["source"].map(first_supply).to_numpy(dtype=float)  # NaN for existing sources
     supplies = ~op["candidate"].to_numpy() | (op["period"].to_numpy() >= earliest)
+    # what a purchase can be used for: this period's demand, or, for a stocked material, stock
+    useful = op["demand"].to_numpy()
+    if len(stock):
+        most = stock.set_index(["material", "period"])["useful"]
+        stocked = most.reindex(pd.MultiIndex.from_arrays([op["material"], op["period"]])).to_numpy(dtype=float)
+        useful = np.where(np.isnan(stocked), useful, stocked)
+    op["useful"] = useful
     op["bound"] = np.fmin(np.fmin(op["capacity"].to_numpy(dtype=float), op["source_capacity"].to_numpy(dtype=float)),
-                          np.maximum(op["demand"].to_numpy(), op["min_order"].to_numpy()))
-    op = op[supplies & (op["demand"].to_numpy() > 0) & (op["bound"].to_numpy() > 0)].reset_index(drop=True)
+                          np.maximum(useful, op["min_order"].to_numpy()))
+    op = op[supplies & (useful > 0) & (op["bound"].to_numpy() > 0)].reset_index(drop=True)
     op["price"] = op["unit_cost"] * (1.0 + op["tariff"])
     op["discount"] = _discount(data, op["period"])
 
@@ -181,10 +202,43 @@ def _tables(data: PlanData) -> ModelTables:
             at_least[p.members] |= p.rule == "min_sources"
     min_order = op["min_order"].to_numpy()
     op["has_use"] = (min_order > 0) | (op["contract_cost"].to_numpy() > 0) | counted
-    op["min_in_use"] = np.where(min_order > 0, min_order, np.where(at_least, IN_USE_FRACTION * op["bound"], 0.0))
+    # a supplier whose capacity a scenario cut below its minimum order delivers what it can
+    op["min_in_use"] = np.minimum(np.where(min_order > 0, min_order, np.where(at_least, IN_USE_FRACTION * op["bound"], 0.0)),
+                                  op["bound"])
     op["has_source_use"] = op["fixed_cost"].to_numpy() > 0
-    return ModelTables(op=op, builds=builds, demand=demand, policies=policies)
+    return ModelTables(op=op, builds=builds, demand=demand, policies=policies, stock=stock)
 
+
+def _stock_table(data: PlanData) -> pd.DataFrame:
+    r"""One row per stocked material and period: the Stock variable's bounds and costs.
+
+    reserve     least end-of-period stock (PlanData.reserve), the variable's lower bound
+    max_stock   its upper bound (NaN = unlimited)
+    opening     the initial stock for the first period (NaN afterwards: the previous Stock)
+    useful      the most a purchase of the material in the period can be used for: the demand
+                from this period to the end plus the largest reserve still to hold, and at
+                most this period's demand plus max_stock. With free disposal this bound cuts
+                no plan that buys nothing it cannot use, so it is a valid big-M.
+    """
+    st = data.stockpiles
+    cols = ["material", "period", "reserve", "max_stock", "opening", "holding_cost", "release_cost", "discount",
+            "demand", "useful", "row"]
+    if st.empty:
+        return pd.DataFrame(columns=cols)
+    t = data.reserve()
+    dem = data.demand.groupby(["material", "period"])["quantity"].sum()
+    t["demand"] = dem.reindex(pd.MultiIndex.from_arrays([t["material"], t["period"]])).fillna(0.0).to_numpy(dtype=float)
+    for c in ("max_stock", "holding_cost", "release_cost", "row"):
+        t[c] = st[c].reindex(t["material"]).to_numpy()
+    first = t["period"].to_numpy() == data.periods[0]
+    t["opening"] = np.where(first, st["initial_stock"].reindex(t["material"]).to_numpy(dtype=float), np.nan)
+    t["discount"] = _discount(data, t["period"])
+    g = t.groupby("material", sort=False)
+    # reversed cumulative sums / maxima within each material (rows are in period order)
+    rest = g["demand"].transform(lambda x: x[::-1].cumsum()[::-1])
+    later_reserve = g["reserve"].transform(lambda x: x[::-1].cummax()[::-1])
+    t["useful"] = np.fmin(rest + later_reserve, t["demand"] + t["max_stock"].astype(float))
+    return t[cols]
 
 def _declare(m: pyo.ConcreteModel) -> None:
     """Sets and variables (see the module docstring)."""
@@ -217,6 +271,15 @@ def _declare(m: pyo.ConcreteModel) -> None:
     soft = [p.name for p in tb.policies if p.soft]
     m.SOFT_POLICIES = pyo.Set(initialize=soft, ordered=True)
     m.Violation = pyo.Var(m.SOFT_POLICIES, domain=pyo.NonNegativeReals)
+    st = tb.stock
+    stock_keys = list(zip(st["material"], st["period"].astype(int)))
+    m.STOCK_PERIODS = pyo.Set(initialize=stock_keys, dimen=2, ordered=True)
+    lo = dict(zip(stock_keys, st["reserve"].astype(float)))
+    hi = dict(zip(stock_keys, [None if math.isnan(x) else x for x in st["max_stock"].astype(float)]))
+    m.Stock = pyo.Var(m.STOCK_PERIODS, domain=pyo.NonNegativeReals, bounds=lambda _, *k: (lo[k], hi[k]))
+    rel = st["release_cost"].astype(float).to_numpy() > 0
+    m.RELEASE_PERIODS = pyo.Set(initialize=[k for k, r in zip(stock_keys, rel) if r], dimen=2, ordered=True)
+    m.Release = pyo.Var(m.RELEASE_PERIODS, domain=pyo.NonNegativeReals)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -260,35 +323,83 @@ def _constraint(m, name: str, index: list, exprs: dict) -> None:
 # --------------------------------------------------------------------------- constraint families
 
 def add_demand(m) -> None:
-    r"""Demand is met, by purchases or (where a shortage penalty exists) by shortfall.
+    r"""Demand is met, by purchases, stock drawn or (where a shortage penalty exists) shortfall.
 
-    demand_met[m, t]:  Σ_{o sells m} Buy[o, t] + Shortfall[m, t] >= demand[m, t]
-    over every demand with quantity > 0. Purchases may exceed demand (minimum orders).
-    A hard demand that no offer can reach, or above the sum of its offers' bounds, is an
-    :class:`Obstacle` (the model is infeasible whatever else holds).
+    demand_met[m, t]:  Σ_{o sells m} Buy[o, t] + Shortfall[m, t] + Stock[m, t-1] - Stock[m, t] >= demand[m, t]
+    over every demand with quantity > 0 and, for a stocked material, every period of the
+    horizon (stock may be bought in a period without demand). Stock terms exist only for
+    stocked materials; Stock[m, first period - 1] is the initial stock (a constant, moved to
+    the right-hand side). Purchases may exceed demand and stock (minimum orders; the excess is
+    disposed of). For a material without stock, a hard demand that no offer can reach, or above
+    the sum of its offers' bounds, is an :class:`Obstacle` (infeasible whatever else holds).
     """
     tb = m.tables
     groups = tb.op.groupby(["material", "period"]).indices
+    bound = tb.op["bound"].to_numpy()
+    st = tb.stock
+    opening = dict(zip(zip(st["material"], st["period"].astype(int)), st["opening"].astype(float)))
+    rows = tb.demand[["material", "period", "quantity", "row"]].assign(period=lambda d: d["period"].astype(int))
+    if len(st):
+        extra = st.loc[st["demand"] <= 0, ["material", "period", "row"]].assign(quantity=0.0, period=lambda d: d["period"].astype(int))
+        rows = pd.concat([rows, extra[rows.columns]], ignore_index=True)
     exprs, index = {}, []
-    for mat, t, q, row in zip(tb.demand["material"], tb.demand["period"].astype(int), tb.demand["quantity"],
-                              tb.demand["row"]):
+    for mat, t, q, row in zip(rows["material"], rows["period"], rows["quantity"], rows["row"]):
         pos = groups.get((mat, t), ())
-        terms = [tb.buy[i] for i in pos]
+        coefs, terms = [1.0] * len(pos), [tb.buy[i] for i in pos]
         if (mat, t) in m.Shortfall:
+            coefs.append(1.0)
             terms.append(m.Shortfall[mat, t])
-        if not terms:
+        rhs = float(q)
+        if (mat, t) in opening:
+            before = opening[mat, t]
+            if math.isnan(before):
+                coefs.append(1.0)
+                terms.append(m.Stock[mat, t - 1])
+            else:
+                rhs -= before
+            coefs.append(-1.0)
+            terms.append(m.Stock[mat, t])
+        elif not terms:
             tb.obstacles.append(Obstacle("demand_met", (mat, t), f"no offer can supply {mat} in {t} (demand {q:g})",
                                          "Demand", int(row), amount=0.0))
             continue
-        most = float(tb.op["bound"].to_numpy()[list(pos)].sum())
-        if (mat, t) not in m.Shortfall and most < q - 1e-9 * max(1.0, q):
-            # each purchase is at most its bound (offer and source capacity): a cheap, certain check
-            tb.obstacles.append(Obstacle("demand_met", (mat, t), f"{mat} in {t}: demand {q:g} exceeds all capacity {most:g}",
-                                         "Demand", int(row), amount=most))
-            continue
-        exprs[mat, t] = _linear([1.0] * len(terms), terms) >= float(q)
+        elif (mat, t) not in m.Shortfall:
+            most = float(bound[list(pos)].sum())
+            if most < q - 1e-9 * max(1.0, q):
+                # each purchase is at most its bound (offer and source capacity): a cheap, certain check
+                tb.obstacles.append(Obstacle("demand_met", (mat, t), f"{mat} in {t}: demand {q:g} exceeds all capacity {most:g}",
+                                             "Demand", int(row), amount=most))
+                continue
+        exprs[mat, t] = _linear(coefs, terms) >= rhs
         index.append((mat, t))
     _constraint(m, "demand_met", index, exprs)
+
+
+def add_stock(m) -> None:
+    r"""Stock: its reserve and ceiling (variable bounds), and what is drawn from it.
+
+    reserve[m, t] <= Stock[m, t] <= max_stock[m]            (bounds; see _stock_table)
+    stock_release[m, t]:  Release[m, t] - Stock[m, t-1] + Stock[m, t] >= 0
+    over stocked materials with a release cost (Release is what is drawn from stock; the
+    initial stock stands for Stock[m, first - 1]). A reserve above max_stock is an
+    :class:`Obstacle`.
+    """
+    tb = m.tables
+    st = tb.stock
+    for mat, t, lo, hi, row in zip(st["material"], st["period"].astype(int), st["reserve"], st["max_stock"], st["row"]):
+        if lo > hi + 1e-9 * max(1.0, lo):
+            tb.obstacles.append(Obstacle("Stock", (mat, int(t)), f"{mat} in {t}: the reserve {lo:g} exceeds max_stock {hi:g}",
+                                         "Stockpile", int(row), amount=float(hi)))
+    opening = dict(zip(zip(st["material"], st["period"].astype(int)), st["opening"].astype(float)))
+    exprs = {}
+    for k in m.RELEASE_PERIODS:
+        mat, t = k
+        before = opening[k]
+        if math.isnan(before):
+            exprs[k] = _linear([1.0, -1.0, 1.0], [m.Release[k], m.Stock[mat, t - 1], m.Stock[k]]) >= 0
+        else:
+            exprs[k] = _linear([1.0, 1.0], [m.Release[k], m.Stock[k]]) >= before
+    _constraint(m, "stock_release", list(exprs), exprs)
 
 
 def add_offer_capacity(m) -> None:
@@ -310,7 +421,9 @@ def add_min_order(m) -> None:
     offer_min_order[o, t]:  Buy[o, t] >= min_in_use[o] · Use[o, t]
     over USE_OFFER_PERIODS with min_in_use > 0, where min_in_use = min_order, or, for an
     offer counted by a min_sources policy without a minimum order, IN_USE_FRACTION ·
-    bound[o, t] (an offer "in use" must actually supply something).
+    bound[o, t] (an offer "in use" must actually supply something); never above bound[o, t]
+    (validation keeps minimum orders within capacities; a scenario that cuts a capacity below
+    the minimum order leaves the supplier delivering what it can).
     """
     op = m.tables.op
     sel = op["has_use"].to_numpy() & (op["min_in_use"].to_numpy() > 0)
@@ -497,6 +610,7 @@ def _add_policies(m, rules: tuple[str, str], coefs) -> None:
 
 CONSTRAINT_FAMILIES = (
     add_demand,
+    add_stock,
     add_offer_capacity,
     add_min_order,
     add_source_capacity,
@@ -520,6 +634,8 @@ COST_COMPONENTS = (
     ("cost_build", "Build costs"),
     ("cost_shortage", "Shortage penalties"),
     ("cost_penalty", "Soft-policy penalties"),
+    ("cost_holding", "Stock holding"),
+    ("cost_release", "Stock releases"),
 )
 
 
@@ -530,7 +646,8 @@ def add_objective(m) -> None:
                                                     + risk_price · risk_score)
                                      + Σ_o contract_cost[o] · Use[o,t] + Σ_s fixed_cost[s] · SourceUse[s,t]
                                      + Σ_m shortage_penalty[m,t] · Shortfall[m,t]
-                                     + Σ_p penalty[p] · Violation[p] )
+                                     + Σ_p penalty[p] · Violation[p]
+                                     + Σ_m holding_cost[m] · Stock[m,t] + release_cost[m] · Release[m,t] )
                  + Σ_{s,b} discount[b] · build_cost[s] · Build[s,b]
     discount[t] = (1 + discount_rate)^-(t - base_period). A violation of a "horizon"
     instance is charged at the base period (undiscounted).
@@ -542,6 +659,8 @@ def add_objective(m) -> None:
     b = tb.builds
     short = tb.demand[tb.demand["shortage_penalty"].notna()]
     soft = [p for p in tb.policies if p.soft]
+    st = tb.stock
+    rel = st["release_cost"].astype(float).to_numpy() > 0 if len(st) else np.zeros(0, dtype=bool)
     # component -> (cost per unit of each variable, its discount factor, the variables)
     tb.cost_terms = {
         "cost_purchase": (op["price"].to_numpy(), d, tb.buy),
@@ -557,6 +676,10 @@ def add_objective(m) -> None:
         "cost_penalty": (np.array([p.penalty for p in soft], dtype=float),
                          np.array([1.0 if p.period == HORIZON else float(_discount(m.plan, [p.period])[0]) for p in soft]),
                          [m.Violation[p.name] for p in soft]),
+        "cost_holding": (st["holding_cost"].to_numpy(dtype=float), st["discount"].to_numpy(dtype=float),
+                         [m.Stock[k] for k in zip(st["material"], st["period"].astype(int))]),
+        "cost_release": (st.loc[rel, "release_cost"].to_numpy(dtype=float), st.loc[rel, "discount"].to_numpy(dtype=float),
+                         [m.Release[k] for k in zip(st.loc[rel, "material"], st.loc[rel, "period"].astype(int))]),
     }
     for name, (unit, disc, variables) in tb.cost_terms.items():
         m.add_component(name, pyo.Expression(expr=_linear(np.asarray(unit, dtype=float) * disc, variables)))

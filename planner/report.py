@@ -2,7 +2,7 @@
 
 Sheets: ``Summary`` (run facts, cost components, KPIs per material and period),
 ``Supply mix`` (by bloc and by country, with native charts), ``Purchases``, ``Policies``,
-``Investments``, ``Shortfalls``, and the input tables the plan was solved from as
+``Investments``, ``Shortfalls``, ``Stock`` (when the input has stockpiles), and the input tables the plan was solved from as
 ``input.<Sheet>`` (so that ``planner solve plan.xlsx`` solves it again). Every table is a
 named Excel Table; user text is always written as text (see :mod:`planner.excel`).
 """
@@ -51,6 +51,8 @@ class PlanResult:
     rule_cost_lines: list[str] = field(default_factory=list)
     scenario_edits: pd.DataFrame | None = None  # a scenario's plan: each edit and the cells it changed
     scenario_changes: pd.DataFrame | None = None  # (see planner.scenarios)
+    stock: pd.DataFrame | None = None  # material, period, opening, bought, used, closing, reserve...; None: no stockpiles
+    extra_sheets: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # (title, table) after Shortfalls
 
     def fact(self, label: str):
         return dict(self.facts).get(label)
@@ -77,7 +79,8 @@ def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None) -> 
         _scenario(wb.create_sheet("Scenario"), result)
     _supply_mix(wb.create_sheet("Supply mix"), result.supply)
     for title, frame in (("Purchases", result.purchases), ("Policies", result.policies),
-                         ("Investments", result.investments), ("Shortfalls", result.shortfalls)):
+                         ("Investments", result.investments), ("Shortfalls", result.shortfalls),
+                         *([("Stock", result.stock)] if result.stock is not None else []), *result.extra_sheets):
         sheet = wb.create_sheet(title)
         plan_table(sheet, title.replace(" ", ""), frame)
     if inputs is not None:

@@ -167,7 +167,8 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
     shortfall = _series(result.values.get("Shortfall"))
     demand = model.tables.demand.copy()
     demand["shortfall"] = [float(shortfall.get((m, int(t)), 0.0)) for m, t in zip(demand["material"], demand["period"])]
-    kpis = _kpis(bought, demand, data)
+    stock = stock_table(model, result.values, op, demand) if len(model.tables.stock) else None
+    kpis = _kpis(bought, demand, data, stock)
     violation = _series(result.values.get("Violation"))
     pol = policy_results(model, buy, violation, result.shadow_prices)
     components = cost_components(model)
@@ -226,7 +227,8 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
     plan = PlanResult(facts=fact_list, costs=costs, kpis=kpis, purchases=_purchases_table(bought),
                       policies=_policies_table(pol, s), investments=_investments(result, data),
                       shortfalls=_shortfalls(demand, s), supply=bought[["material", "period", "bloc", "country", "quantity"]],
-                      proven_optimal=proven, warnings=warnings)
+                      proven_optimal=proven, warnings=warnings, stock=stock,
+                      extra_sheets=[("Commitments", commitments_table(model, result.values))])
     return plan
 
 
@@ -250,11 +252,70 @@ def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
     return (part / whole.where(whole > TOL)).astype(float)
 
 
-def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData) -> pd.DataFrame:
+def stock_table(model, values: dict[str, pd.Series], op: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+    """The Stock sheet: per stocked material and period, stock in and out, against the reserve.
+
+    opening + bought = supplied + disposed + closing; ``drawn`` = max(opening - closing, 0) is what
+    the period took from stock; ``reserve_months`` = closing stock in months of the next period's
+    demand (the last period: its own), periods being years; blank where that demand is 0.
+    """
+    st = model.tables.stock
+    keys = pd.MultiIndex.from_arrays([st["material"], st["period"].astype(int)])
+    closing = _series(values.get("Stock")).reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    first = ~np.isnan(st["opening"].to_numpy(dtype=float))
+    opening = np.where(first, st["opening"].to_numpy(dtype=float), np.r_[0.0, closing[:-1]])
+    bought = op.groupby(["material", "period"])["quantity"].sum().reindex(keys).fillna(0.0).to_numpy()
+    short = demand.set_index(["material", "period"])["shortfall"].reindex(keys).fillna(0.0).to_numpy()
+    supplied = st["demand"].to_numpy(dtype=float) - short
+    nxt = st.groupby("material", sort=False)["demand"].shift(-1).fillna(st["demand"]).to_numpy(dtype=float)
+    release = _series(values.get("Release")).reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    return pd.DataFrame({
+        "material": st["material"].to_numpy(), "period": st["period"].astype(int).to_numpy(),
+        "opening": opening, "bought": bought, "supplied": supplied, "closing": closing,
+        "drawn": np.maximum(opening - closing, 0.0), "disposed": np.maximum(opening + bought - supplied - closing, 0.0),
+        "reserve": st["reserve"].to_numpy(dtype=float), "max_stock": st["max_stock"].to_numpy(dtype=float),
+        "reserve_months": np.where(nxt > TOL, 12.0 * closing / np.where(nxt > TOL, nxt, 1.0), np.nan),
+        "holding_cost": closing * st["holding_cost"].to_numpy(dtype=float),
+        "release_cost": release * st["release_cost"].to_numpy(dtype=float),
+        "stockpile_row": st["row"].to_numpy(),
+    })
+
+
+COMMITMENT_COLUMNS = ("commitment", "source", "material", "period", "min_order", "contract_cost", "build_cost")
+
+
+def commitments_table(model, values: dict[str, pd.Series]) -> pd.DataFrame:
+    """What the plan commits to before supply is known: candidate builds, and offers in use.
+
+    An offer has an in-use decision when it has a minimum order or a contract cost or is counted
+    by a sources rule; ``contract`` rows are those in use in a period (the contract is signed for
+    that period). ``planner stress`` and robust plans hold these fixed.
+    """
+    tb = model.tables
+    use = _series(values.get("Use"))
+    op = tb.op[tb.op["has_use"]]
+    keys = list(zip(op["source"], op["material"], op["period"].astype(int)))
+    on = use.reindex(pd.MultiIndex.from_tuples(keys, names=["source", "material", "period"]) if keys else None)
+    chosen = op[on.to_numpy(dtype=float) > 0.5] if keys else op
+    contracts = pd.DataFrame({"commitment": "contract", "source": chosen["source"], "material": chosen["material"],
+                              "period": chosen["period"].astype(int), "min_order": chosen["min_order"],
+                              "contract_cost": chosen["contract_cost"], "build_cost": np.nan})
+    build = _series(values.get("Build"))
+    built = build[build > 0.5]
+    b = tb.builds.set_index(["source", "period"]).reindex(built.index) if len(built) else tb.builds.iloc[:0]
+    builds = pd.DataFrame({"commitment": "build", "source": [k[0] for k in built.index], "material": None,
+                           "period": [int(k[1]) for k in built.index], "min_order": np.nan, "contract_cost": np.nan,
+                           "build_cost": b["build_cost"].to_numpy(dtype=float) if len(built) else []})
+    out = pd.concat([builds, contracts], ignore_index=True) if len(builds) or len(contracts) else builds
+    return out[list(COMMITMENT_COLUMNS)].reset_index(drop=True)
+
+
+def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData, stock: pd.DataFrame | None = None) -> pd.DataFrame:
     """KPIs per material and period, then per period over all materials (material '(all)').
 
     The shares (FEOC, domestic, allied, recycled) are those the frontier optimises (models.metrics.METRICS).
-    HHI stays blank where nothing was bought.
+    HHI stays blank where nothing was bought. With stockpiles, ``stock`` (closing stock) and
+    ``reserve_months`` (its cover in months of next-period demand) per stocked material.
     """
     b = bought.assign(all="(all)")
     chosen = {m.name: b[m.field].astype(str).str.lower() == m.value for m in SHARES}
@@ -288,6 +349,11 @@ def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData) -> pd.Data
         "hhi": k["hhi"].to_numpy(), "sources_in_use": k["sources_in_use"].astype(int).to_numpy(),
         "co2e": k["co2e"].to_numpy(), "water": k["water"].to_numpy(), "waste": k["waste"].to_numpy(),
     })
+    if stock is not None:
+        s = stock.set_index(["material", "period"])
+        key = pd.MultiIndex.from_arrays([out["material"], out["period"]])
+        out["stock"] = s["closing"].reindex(key).to_numpy()
+        out["reserve_months"] = s["reserve_months"].reindex(key).to_numpy()
     order = {m: i for i, m in enumerate(list(data.materials.index) + ["(all)"])}
     return out.sort_values(["material", "period"], key=lambda c: c.map(order) if c.name == "material" else c).reset_index(drop=True)
 

@@ -110,6 +110,7 @@ METRICS = ("quantity", "spend", "co2e", "water", "waste", "risk")
 ENFORCEMENTS = ("hard", "soft")
 OPERATIONS = ("set", "scale", "add")
 SELECTION_FIELDS = ("source", "country", "bloc", "kind", "owner", "status")
+RESERVE_UNITS = ("quantity", "periods")
 
 SETTINGS = (
     Setting("plan_name", "text", "A name for the plan, shown on every output.", default="Sourcing plan"),
@@ -245,6 +246,31 @@ SHEETS: tuple[Sheet, ...] = (
         keys=("material", "period"),
     ),
     Sheet(
+        "Stockpile",
+        "Materials that may be stocked: stock carried between periods, a reserve to keep, holding and release costs.",
+        (
+            Column("material", "id", "The material stocked.", required=True, refers_to="Materials.material"),
+            Column("initial_stock", "number", "Stock on hand before the first period.", unit="quantity unit",
+                   default=0.0, minimum=0.0),
+            Column("holding_cost", "number", "Cost of holding stock, on the stock at the end of each period.",
+                   unit="currency per quantity unit per period", default=0.0, minimum=0.0),
+            Column("min_reserve", "number",
+                   "Least stock at the end of every period: a quantity, or periods of next-period demand (see reserve_unit).",
+                   unit="quantity unit, or periods", default=0.0, minimum=0.0),
+            Column("reserve_unit", "choice",
+                   "How min_reserve is given: quantity, or periods of the next period's demand (the last period: its own).",
+                   default="quantity", choices=RESERVE_UNITS),
+            Column("max_stock", "number", "Most stock that may be held; blank = unlimited.", unit="quantity unit",
+                   minimum=0.0),
+            Column("release_cost", "number", "Cost per unit drawn from stock.", unit="currency per quantity unit",
+                   default=0.0, minimum=0.0),
+            INCLUDE,
+            NOTES,
+        ),
+        keys=("material",),
+        optional=True,
+    ),
+    Sheet(
         "Tariffs",
         "Tariff rates by country, material and period; each overrides the offer's and the country's rate.",
         (
@@ -292,7 +318,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column("scenario", "id", "Scenario name; several rows with the same name form one scenario.",
                    required=True, example="china-ban-2027"),
             Column("sheet", "choice", "Sheet whose cells are edited.", required=True,
-                   choices=("Settings", "Countries", "Sources", "Offers", "Demand", "Tariffs")),
+                   choices=("Settings", "Countries", "Sources", "Offers", "Demand", "Stockpile", "Tariffs")),
             Column("column", "text", "Column edited.", required=True, example="capacity"),
             Column("where", "text", "Row filter, field=value (a column of the sheet or of the row it refers to); blank = all rows.",
                    example="country=CN"),
@@ -300,7 +326,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column("operation", "choice", "set: replace; scale: multiply; add: add to.", required=True,
                    choices=OPERATIONS),
             Column("value", "any", "The new value, factor or addition.", required=True),
-            Column("probability", "share", "Probability of the scenario (for robust plans).", minimum=0.0, maximum=1.0),
+            Column("probability", "share", "Probability of the scenario, for robust plans (planner solve --robust); give it on one row of the scenario. The base plan takes what the scenarios leave.", minimum=0.0, maximum=1.0),
             INCLUDE,
             NOTES,
         ),

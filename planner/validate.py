@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.data import PlanData, Settings
+from models.data import STOCKPILE_COLUMNS, PlanData, Settings
 from models.policies import HORIZON
 
 from . import schema
@@ -97,6 +97,7 @@ def check(book: RawBook) -> Checked:
         _check_periods(typed, periods, settings, problems, _setting_rows(book.tables.get("Settings")))
         _check_offers(typed, periods, problems)
         _check_sources(typed, problems)
+        _check_stockpiles(typed, problems)
         _check_policies(typed, periods, problems)
         _check_scenarios(typed, periods, problems)
     if book.inspection and book.inspection.formulas_without_value:
@@ -299,6 +300,7 @@ _PARENTS = {  # sheet -> [(column, parent sheet)] whose switched-off rows take t
     "Sources": [("country", "Countries")],
     "Offers": [("source", "Sources"), ("material", "Materials")],
     "Demand": [("material", "Materials")],
+    "Stockpile": [("material", "Materials")],
     "Tariffs": [("country", "Countries"), ("material", "Materials")],
     "Policies": [("material", "Materials")],
 }
@@ -433,6 +435,20 @@ def _check_offers(typed, periods, problems) -> None:
                                 f"expected at most the capacity of source {offers['source'].iat[i]} ({scap.iat[i]:g})"))
 
 
+def _check_stockpiles(typed, problems) -> None:
+    """Stock that cannot fit: an initial stock or a reserve (as a quantity) above max_stock."""
+    for rec in typed["Stockpile"].to_dict("records"):
+        cap = rec["max_stock"]
+        if cap is None:
+            continue
+        if rec["initial_stock"] is not None and rec["initial_stock"] > cap:
+            problems.append(Problem("Stockpile", rec["row"], "initial_stock", rec["initial_stock"],
+                                    f"above max_stock ({cap:g}); at most {cap:g}"))
+        if rec["min_reserve"] is not None and rec["reserve_unit"] in (None, "quantity") and rec["min_reserve"] > cap:
+            problems.append(Problem("Stockpile", rec["row"], "min_reserve", rec["min_reserve"],
+                                    f"above max_stock ({cap:g}): the reserve could never be held; at most {cap:g}"))
+
+
 def _check_sources(typed, problems) -> None:
     for rec in typed["Sources"].to_dict("records"):
         if rec["status"] != "candidate":
@@ -543,6 +559,7 @@ SCENARIO_RELATED = {
     "Sources": [("country", "Countries")],
     "Demand": [("material", "Materials")],
     "Tariffs": [("country", "Countries")],
+    "Stockpile": [("material", "Materials")],
     "Countries": [],
     "Settings": [],
 }
@@ -756,7 +773,16 @@ def _build(typed, settings: Settings, periods: tuple[int, ...], skipped) -> Plan
     materials = typed["Materials"].set_index("material")[["name", "row"]]
     return PlanData(settings=settings, periods=periods, materials=materials, countries=countries, sources=sources,
                     offers=offers, offer_periods=op, source_periods=sp, demand=demand, policies=policies,
-                    skipped=dict(skipped))
+                    skipped=dict(skipped), stockpiles=_stockpiles(typed["Stockpile"]))
+
+
+def _stockpiles(st: pd.DataFrame) -> pd.DataFrame:
+    st = st.copy()
+    for c in ("initial_stock", "holding_cost", "min_reserve", "release_cost"):
+        st[c] = st[c].where(st[c].notna(), 0.0).astype(float)
+    st["max_stock"] = st["max_stock"].astype(float)
+    st["reserve_unit"] = st["reserve_unit"].where(st["reserve_unit"].notna(), "quantity")
+    return st.set_index("material")[list(STOCKPILE_COLUMNS)]
 
 
 def _tariffs(op: pd.DataFrame, off: pd.DataFrame, countries: pd.DataFrame, tariffs: pd.DataFrame) -> np.ndarray:

@@ -20,7 +20,7 @@ COUNTRIES = [
 ]
 
 
-def book(offers, demand, sources=None, countries=None, policies=(), settings=None) -> dict[str, list[dict]]:
+def book(offers, demand, sources=None, countries=None, policies=(), settings=None, stockpile=()) -> dict[str, list[dict]]:
     countries = countries or COUNTRIES
     if sources is None:
         sources = [{"source": s, "country": "US"} for s in dict.fromkeys(o["source"] for o in offers)]
@@ -33,6 +33,7 @@ def book(offers, demand, sources=None, countries=None, policies=(), settings=Non
         "Offers": list(offers),
         "Demand": list(demand),
         "Policies": list(policies),
+        "Stockpile": list(stockpile),
     }
 
 

@@ -3,11 +3,16 @@
 import test_families as fam
 import test_facility_location as cflp
 import test_policies as pol
+import test_stock as stk
 
 from models import CONSTRAINT_FAMILIES
 
 TESTS = {
-    "add_demand": [fam.test_demand_met_cheapest_first, fam.test_shortfall_at_the_penalty_and_demand_row_overrides_setting],
+    "add_demand": [fam.test_demand_met_cheapest_first, fam.test_shortfall_at_the_penalty_and_demand_row_overrides_setting,
+                   stk.test_stock_bought_in_a_period_without_demand],
+    "add_stock": [stk.test_stock_carries_a_cheap_purchase_forward, stk.test_reserve_as_a_quantity,
+                  stk.test_reserve_in_periods_of_next_demand, stk.test_max_stock_caps_what_is_carried,
+                  stk.test_initial_stock_is_drawn_at_its_release_cost],
     "add_offer_capacity": [fam.test_offer_capacity_with_contract_cost, fam.test_pure_capacity_is_a_variable_bound_not_a_row],
     "add_min_order": [fam.test_min_order_may_buy_beyond_demand, pol.test_min_sources_with_and_without_minimum_order],
     "add_source_capacity": [fam.test_source_capacity_over_its_materials],
