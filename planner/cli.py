@@ -177,24 +177,39 @@ def _default_plan_path(input: Path) -> Path:
 @click.option("--all-scenarios", is_flag=True, help="Solve the base and every scenario, and compare them.")
 @click.option("--jobs", type=click.IntRange(min=1),
               help="Solves to run at once in separate processes (default: the number of cores).")
+@click.option("--robust", is_flag=True,
+              help="One plan hedged over the scenarios with a probability (the base takes the rest): builds and "
+                   "contracts decided once, purchases and stock per scenario, least expected cost.")
+@click.option("--risk-weight", type=click.FloatRange(min=0, max=1), default=0.0, show_default=True,
+              help="With --robust: weight of the worst scenario's cost against the expected cost (1 = minimax).")
 @click.pass_context
 def solve(ctx, input: Path, output: Path | None, time_limit, gap, threads, quiet, as_json, policy_costs,
-          scenario_names, all_scenarios, jobs):
+          scenario_names, all_scenarios, jobs, robust, risk_weight):
     """Validate INPUT, find the least-cost plan and write the plan workbook.
 
     With --scenario or --all-scenarios: one plan per scenario plus the base, solved in
     parallel, and a comparison workbook of them all (see 'planner compare'). The exit code
     is then the highest of the runs' (70 > 4 > 3 > 0: a fault, no plan in time, infeasible).
+
+    With --robust: one robust plan over the scenarios with a probability, and beside it how
+    each scenario's own plan fares under every scenario (the value of hedging).
     """
     from .run import Options, solve_file
     from .validate import BASE_SCENARIO
 
-    out = output or _default_plan_path(input)
+    if robust and (scenario_names or all_scenarios or policy_costs):
+        raise click.UsageError("--robust plans over every scenario with a probability; it does not take "
+                               "--scenario, --all-scenarios or --policy-costs")
+    if risk_weight and not robust:
+        raise click.UsageError("--risk-weight applies to --robust plans only")
+    out = output or (Path("outputs") / f"{input.stem}-robust.xlsx" if robust else _default_plan_path(input))
     if out.exists() and input.exists() and out.resolve() == input.resolve():
         raise click.UsageError("the plan would overwrite the input workbook; choose another --output")
     _check_output(out, default=output is None)
     log = (lambda s: None) if quiet else _err
     options = Options(time_limit, gap, threads, policy_costs=policy_costs, jobs=jobs)
+    if robust:
+        _solve_robust(input, out, options, risk_weight, quiet, as_json, log)
     wanted = list(dict.fromkeys(scenario_names))
     if all_scenarios or any(n != BASE_SCENARIO for n in wanted):
         _solve_scenarios(input, out, wanted, all_scenarios, options, jobs, quiet, as_json)
@@ -232,6 +247,39 @@ def solve(ctx, input: Path, output: Path | None, time_limit, gap, threads, quiet
         payload["rule_costs"] = [{k: (_number(v) if k.startswith(("rule_cost", "cost_")) else v) for k, v in rec.items()}
                                  for rec in outcome.plan.rule_costs.to_dict("records")]
     _digest(outcome)
+    _finish(payload, as_json, EXIT_OK)
+
+
+def _solve_robust(input: Path, out: Path, options, risk_weight: float, quiet: bool, as_json: bool, log) -> None:
+    from .robust import ROBUST, solve_robust
+
+    o = solve_robust(input, out, options, risk_weight, progress=_progress(quiet), log=log)
+    if o.status == "invalid":
+        report_problems(input, o.problems, as_json)
+        sys.exit(EXIT_INVALID)
+    payload = {"status": o.status, "objective": None, "gap": None, "bound": None, "plan": None,
+               "timings": {k: round(v, 4) for k, v in o.timings.items()}, "solver_seconds": round(o.solver_seconds, 4),
+               "probabilities": o.probabilities}
+    if o.plan is None:
+        click.echo(f"{input}: no robust plan: {o.message}")
+        code = {"infeasible": EXIT_INFEASIBLE, "time_limit_no_solution": EXIT_NO_SOLUTION}.get(o.status, EXIT_INTERNAL)
+        _finish(payload, as_json, code)
+    r, cur = o.result, o.plan.fact("currency")
+    payload.update(objective=r.objective, gap=r.gap, bound=r.bound, plan=str(o.path),
+                   plans=[{k: _number(v) if isinstance(v, float) else v for k, v in rec.items()}
+                          for rec in o.summary.to_dict("records")])
+    state = "optimal" if o.plan.proven_optimal else f"NOT PROVEN OPTIMAL (gap {r.gap:.2%}, bound {r.bound:,.0f})"
+    click.echo(f"{o.plan.fact('plan')}: robust plan {state}")
+    click.echo("  scenarios: " + ", ".join(f"{n} {p:.0%}" for n, p in o.probabilities.items()))
+    click.echo(f"  {'plan (commitments from)':<28} {'expected cost':>16} {'worst cost':>16} {'hedging saves':>16}")
+    for rec in o.summary.itertuples():
+        click.echo(f"  {rec.plan:<28} {rec.expected_cost:>16,.0f} {rec.worst_cost:>16,.0f} "
+                   f"{(rec.value_of_hedging if rec.plan != ROBUST else 0.0):>16,.0f}")
+    click.echo(f"  costs in {cur}, discounted; 'hedging saves' = that plan's expected cost minus the robust plan's")
+    for w in o.plan.warnings:
+        click.echo(f"  warning: {w}")
+    click.echo(f"  plan written to {o.path} (in {o.timings.get('total', 0):.1f} s, HiGHS {r.solver_seconds:.2f} s "
+               "for the robust model)")
     _finish(payload, as_json, EXIT_OK)
 
 
@@ -381,6 +429,69 @@ def compare_plans(plans: tuple[Path, ...], output: Path | None, as_json: bool):
     _finish({"comparison": str(written), "warnings": c.warnings, "inputs_diff": len(c.inputs_diff),
              "plans": [{"label": p.label, "scenario": p.scenario, "plan": str(p.path), "total_cost": total[p.label]}
                        for p in c.plans]}, as_json, EXIT_OK)
+
+
+@cli.command("stress")
+@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--scenario", "scenario_names", multiple=True, required=True, metavar="NAME",
+              help="A scenario of the plan's inputs to stress it under (repeatable): one stressed plan each.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Stressed plan to write; with several scenarios a name stem or a folder "
+                   "(default: outputs/<plan>-stress--<scenario>.xlsx).")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds each solve may run (default: Settings time_limit_s).")
+@click.option("--shortage-penalty", type=click.FloatRange(min=0),
+              help="Cost per unit of unmet demand, where the demand has none "
+                   "(default: 10 × the material's highest price in the scenario).")
+@click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout.")
+def stress_plan(plan: Path, scenario_names, output: Path | None, time_limit, shortage_penalty, quiet, as_json):
+    """Stress-test PLAN: keep its builds and contracts, apply a scenario, re-optimise the rest.
+
+    Purchases and stock before the disruption are held as planned; from its first period the
+    reserve may be drawn and demand may go unmet at a shortage penalty. Each stressed plan is
+    a plan workbook with a Stress sheet (planned against stressed, per material and period),
+    comparable with 'planner compare PLAN STRESSED'. Exits with the highest code of its runs.
+    """
+    from . import scenarios, stress
+    from .validate import BASE_SCENARIO
+
+    log = (lambda s: None) if quiet else _err
+    base = stress.read_base(plan)
+    wanted = list(dict.fromkeys(scenario_names))
+    available = scenarios.names(base.checked)
+    listed = f"its scenarios: {', '.join(available)}" if available else "its inputs have no scenarios (the Scenarios sheet is empty)"
+    unknown = [n for n in wanted if n not in available]
+    if unknown:
+        base_note = " ('base' is the plan itself, not a disruption)" if BASE_SCENARIO in unknown else ""
+        raise click.UsageError(f"{plan} has no scenario {', '.join(repr(n) for n in unknown)}{base_note}; {listed}")
+    paths = stress.output_paths(plan, output, wanted)
+    for p in paths.values():
+        if p.exists() and p.resolve() == plan.resolve():
+            raise click.UsageError(f"{p} would overwrite the plan being stressed; choose another --output")
+        _check_output(p, default=output is None)
+    if not quiet:
+        for w in base.checked.warnings:
+            _err(f"warning: {w}")
+    runs, payload_runs = [], []
+    for name in wanted:
+        r = stress.stress(base, name, paths[name], time_limit, shortage_penalty, progress=_progress(quiet), log=log)
+        runs.append(r)
+        payload_runs.append(r.as_json())
+        if r.plan is not None:
+            for line in stress.digest(r, base):
+                click.echo(line)
+        elif r.status == "infeasible":
+            explain_infeasible(f"{plan} under {name}", r.diagnosis, quiet)
+        elif r.status == "time_limit_no_solution":
+            click.echo(f"{name}: no stressed plan found within the time limit; raise --time-limit.")
+        else:
+            click.echo(f"{name}: the solver failed ({r.result.message if r.result else 'unknown'}).")
+    code = max(_RUN_EXIT.get(r.status, EXIT_INTERNAL) for r in runs)
+    payload = {"status": runs[0].status if len(runs) == 1 else ("ok" if code == EXIT_OK else "some runs have no plan"),
+               "exit_code": code, "stressed": str(plan), "runs": payload_runs}
+    if len(runs) == 1:
+        payload.update({k: payload_runs[0][k] for k in ("objective", "gap", "bound", "plan", "timings", "solver_seconds")})
+    _finish(payload, as_json, code)
 
 
 @cli.command()

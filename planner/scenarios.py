@@ -257,6 +257,17 @@ def parse_edits(scenarios: pd.DataFrame, name: str) -> list[Edit]:
     return out
 
 
+def start_period(checked: Checked, name: str) -> int:
+    """The first period scenario ``name`` changes: the earliest period its edits are limited to;
+    an edit without a period (or of a setting) changes the whole horizon, from its first period.
+    Before it the scenario cannot be told apart from the base (stress tests and robust plans
+    keep those periods' decisions as the base's)."""
+    first = checked.data.periods[0]
+    edits = parse_edits(checked.tables["Scenarios"], name)
+    return max(first, min((e.first if e.first is not None and e.sheet != "Settings" else first for e in edits),
+                          default=first))
+
+
 def edit(base: State, scenarios: pd.DataFrame, name: str) -> tuple[State, list[EditResult], list[Problem]]:
     """Apply scenario ``name`` to a copy of ``base``: the new state, what each edit did, problems."""
     state = base.copy()

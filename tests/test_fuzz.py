@@ -109,6 +109,8 @@ def mutated(draw):
     rows = copy.deepcopy(SMALL)
     rows["Scenarios"] = [{"scenario": "ban", "sheet": "Offers", "column": "capacity", "where": "country=CN",
                           "period": "2027", "operation": "scale", "value": 0}]
+    rows["Stockpile"] = [{"material": "Dy", "initial_stock": 2, "holding_cost": 5, "min_reserve": 0.5,
+                          "reserve_unit": "periods", "max_stock": 30, "release_cost": 1}]
     steps = draw(st.lists(st.sampled_from(
         ["cell", "cell", "cell", "cell", "row_dup", "row_del", "row_add", "sheet_del", "col_del", "include_no",
          "setting", "policy"]), min_size=1, max_size=4))

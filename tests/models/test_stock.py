@@ -105,3 +105,17 @@ def test_a_reserve_above_max_stock_cannot_be_held():
     with pytest.raises(InfeasibleData) as e:
         build_model(plan_from_rows(rows))
     assert "reserve 20 exceeds max_stock 15" in str(e.value)
+
+
+def test_an_offer_in_use_may_buy_the_whole_horizon_ahead():
+    """The big-M of a stocked material is the demand still to come plus the largest reserve still to hold.
+    S1 (contract cost 1, 2026 only, price 10) against S2 (30): demand 10 in each of 2026-2028, a reserve
+    of 5, free holding: S1 supplies 30 + 5 = 35 in 2026 (350 + 1) — exactly its big-M, so a bound of one
+    period's demand would cost 2 × 10 × 20 more."""
+    offers = [{"source": "S1", "material": "A", "unit_cost": 10, "contract_cost": 1, "last_period": 2026},
+              {"source": "S2", "material": "A", "unit_cost": 30}]
+    dem = [{"material": "A", "period": t, "quantity": 10} for t in (2026, 2027, 2028)]
+    model, result = solve_book(book(offers, dem, stockpile=[{"material": "A", "min_reserve": 5}]))
+    assert close(result.objective, 351)
+    k = ("S1", "A", 2026)
+    assert close(float(result.values["Buy"][k]), 35) and close(model.Buy[k].ub, 35)
