@@ -8,7 +8,8 @@ from these pieces, so that they look alike and share the same guarantees:
   ``@``, tab or carriage return) also gets the quote-prefix style, as if typed with a
   leading apostrophe, so that editing it in Excel keeps it text;
 - tables are named Excel Tables with a styled header, sensible widths and a frozen
-  header row;
+  header row; a table that fills a sheet (a plan's purchases, 50k rows and more) can be
+  written column-wise by :func:`write_bulk_table`, the same table over ten times faster;
 - an output is written whole or not at all (:func:`save_atomic`), and the same workbook
   gives the same bytes (fixed archive timestamps), so that committed workbooks can be
   compared with what the commands write.
@@ -27,18 +28,22 @@ import secrets
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from numbers import Number
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell._writer import _set_attributes
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.compat import safe_string
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
@@ -161,27 +166,16 @@ def write_table(
     longest header or value, at least ``min_widths[column]``, within
     ``MIN_WIDTH``..``MAX_WIDTH``.
     """
-    check_table_name(name)
-    columns = [str(c) for c in columns]
-    folded = [c.strip().casefold() for c in columns]
-    if not columns or len(set(folded)) != len(folded) or "" in folded:
-        raise ValueError(f"table {name}: headers must be non-empty and distinct: {columns}")
+    columns = _header(ws, name, columns, start_row, start_col)
     rows = [list(r) for r in rows]
     for r in rows:
         if len(r) > len(columns):
             raise ValueError(f"table {name}: a row has {len(r)} values for {len(columns)} columns")
-
-    write_row(ws, start_row, columns, start_col=start_col)
-    style_header(ws, start_row, start_col, len(columns))
     for i, values in enumerate(rows, start=1):
         write_row(ws, start_row + i, values, start_col=start_col)
 
     last_row = start_row + max(len(rows), min_rows, 1)
-    last_col = start_col + len(columns) - 1
-    ref = f"{get_column_letter(start_col)}{start_row}:{get_column_letter(last_col)}{last_row}"
-    table = Table(displayName=name, ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
-    ws.add_table(table)
+    table = _add_table(ws, name, start_row, start_col, len(columns), last_row)
 
     text = set(text_columns)
     min_widths = min_widths or {}
@@ -193,6 +187,32 @@ def write_table(
         set_width(ws, col, max(widths + [_display_width(r[j]) for r in rows if j < len(r)]))
     if freeze:
         ws.freeze_panes = ws.cell(row=start_row + 1, column=start_col)
+    return table
+
+
+def _header(ws: Worksheet, name: str, columns: Sequence[object], row: int, start_col: int) -> list[str]:
+    """Check a table's name and headers, and write its styled header row; returns the headers."""
+    check_table_name(name)
+    columns = [str(c) for c in columns]
+    folded = [c.strip().casefold() for c in columns]
+    if not columns or len(set(folded)) != len(folded) or "" in folded:
+        raise ValueError(f"table {name}: headers must be non-empty and distinct: {columns}")
+    write_row(ws, row, columns, start_col=start_col)
+    style_header(ws, row, start_col, len(columns))
+    return columns
+
+
+def _add_table(ws: Worksheet, name: str, header_row: int, start_col: int, n_cols: int, last_row: int) -> Table:
+    """The named Excel Table over a header (already written) and its rows, with an autofilter."""
+    last_col = start_col + n_cols - 1
+    ref = f"{get_column_letter(start_col)}{header_row}:{get_column_letter(last_col)}{last_row}"
+    # the columns are named from the header cells, as Excel requires (and as openpyxl would at
+    # save time, by reading the whole range: slow for a bulk table, whose rows are not cells)
+    names = [TableColumn(id=col, name=str(ws.cell(row=header_row, column=col).value))
+             for col in range(start_col, last_col + 1)]
+    table = Table(displayName=name, ref=ref, autoFilter=AutoFilter(ref=ref), tableColumns=names)
+    table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
+    ws.add_table(table)
     return table
 
 
@@ -263,6 +283,178 @@ def print_setup(ws: Worksheet, *, repeat_header: bool = True) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if repeat_header:
         ws.print_title_rows = "1:1"
+
+
+# --------------------------------------------------------------------------- bulk tables
+# openpyxl makes an object of every cell and serialises it through an XML writer: ~30 µs a
+# cell, 20-30 s for a plan's 50k purchases. A table that fills a sheet is written here a
+# column at a time instead: each distinct value of a column is rendered once (its type,
+# style and escaped text, by the rules of set_value), and the rows are put into the
+# sheet's part when workbook_bytes serialises the workbook.
+
+_BULK = "_planner_bulk_rows"  # the worksheet attribute holding a bulk table's _BulkRows
+_DIMENSION = re.compile(rb'<dimension ref="[^"]*"')
+
+
+@dataclass(frozen=True)
+class _BulkRows:
+    """A bulk table's data rows as sheet XML, and the sheet's used range."""
+
+    xml: bytes
+    dimension: str
+
+
+def write_bulk_table(ws: Worksheet, name: str, frame: pd.DataFrame, formats: Mapping[str, str] | None = None, *,
+                     freeze: bool = True) -> Table:
+    """:func:`write_formatted_frame` for a table that fills a sheet from A1, written column-wise.
+
+    The same table — styled header, named Table with its autofilter, a blank row when
+    empty, widths, frozen header, a number format per column, text never a formula —
+    over ten times faster on large frames. The header row is written through openpyxl; the data
+    rows are rendered now and go into the sheet's part in :func:`workbook_bytes` (so in
+    :func:`save_atomic`: openpyxl's own ``save`` would leave them out). Nothing may be
+    written below the header of this sheet afterwards (``workbook_bytes`` refuses).
+
+    Numbers are written exactly (the shortest text that reads back as the same float);
+    strings as inline strings, with the escapes of :func:`set_value`; missing values
+    (None, NaN, NA, NaT) as blank cells; values of other types (dates, times, decimals)
+    as openpyxl writes them.
+    """
+    frame = frame.reset_index(drop=True)
+    columns = _header(ws, name, frame.columns, 1, 1)
+    rows = [str(i) for i in range(2, len(frame) + 2)]
+    cells = []
+    for j, (label, key) in enumerate(zip(frame.columns, columns), start=1):
+        column, width = _bulk_column(ws, get_column_letter(j), frame.iloc[:, j - 1], (formats or {}).get(label), rows)
+        cells.append(column)
+        set_width(ws, j, max(len(key) + _FILTER_BUTTON, width))
+    last_row = 1 + max(len(frame), 1)
+    table = _add_table(ws, name, 1, 1, len(columns), last_row)
+    if len(frame):
+        xml = "".join([f'<row r="{r}">{"".join(c)}</row>' for r, *c in zip(rows, *cells)])
+        setattr(ws, _BULK, _BulkRows(xml.encode(), table.ref))
+    if freeze:
+        ws.freeze_panes = "A2"
+    return table
+
+
+def _bulk_column(ws: Worksheet, letter: str, values: pd.Series, fmt: str | None,
+                 rows: Sequence[str]) -> tuple[list[str], int]:
+    """One column's cells as XML and the width its widest value needs.
+
+    A blank keeps the column's number format (as in write_formatted_frame), or is left out.
+    """
+    fmt = fmt if fmt and fmt != "General" else None
+    plain = _style_attribute(ws, fmt)
+    blank = f"{plain}/>" if plain else ""
+    prefix = f'<c r="{letter}'
+    missing = values.isna().to_numpy()
+    if values.dtype == np.float64:  # most plan figures: no per-value dispatch, no cache (all distinct)
+        array = values.to_numpy()
+        floats = array.tolist()
+        bodies = [None if m else f"{plain}><v>{v!r}</v></c>" if v - v == 0 else None for v, m in zip(floats, missing)]
+        width = _float_width(array)
+        if np.isinf(array).any():  # written as text
+            render = _renderer(ws, fmt, plain)
+            for i, (b, m) in enumerate(zip(bodies, missing)):
+                if b is None and not m:
+                    bodies[i], w = render(floats[i])
+                    width = max(width, w)
+        return [f'{prefix}{r}"{b or blank}' if b or blank else "" for r, b in zip(rows, bodies)], width
+    render = _renderer(ws, fmt, plain)
+    cache: dict[tuple[type, object], tuple[str, int]] = {}
+    cells, width = [], 0
+    for r, v, m in zip(rows, values.tolist(), missing):
+        if m:
+            cells.append(f'{prefix}{r}"{blank}' if blank else "")
+            continue
+        key = (v.__class__, v)
+        try:
+            body, w = cache[key] if v.__class__ is not float else render(v)  # 0.0 == -0.0: floats uncached
+        except KeyError:
+            body, w = cache[key] = render(v)
+        except TypeError:  # unhashable
+            body, w = render(v)
+        width = max(width, w)
+        cells.append(f'{prefix}{r}"{body or blank}' if body or blank else "")
+    return cells, width
+
+
+def _float_width(values: np.ndarray) -> int:
+    """The widest :func:`_display_width` of the finite ``values``, formatting one value of each
+    kind: the same sign, decimal exponent and number of significant digits show as wide."""
+    shown = values[np.isfinite(values)]
+    if not shown.size:
+        return 0
+    size = np.abs(shown)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        exponent = np.floor(np.log10(np.where(size > 0, size, 1.0)))
+        digits = np.rint(size / 10.0 ** (exponent - 5))  # the 6 significant digits that show
+        carry = digits >= 1e6  # 999999.5 shows as 1e+06
+        exponent, digits = exponent + carry, np.where(carry, np.rint(digits / 10), digits)
+    digits = np.where(np.isfinite(digits), digits, 0).astype(np.int64)  # (subnormals: only grouped roughly)
+    zeros = sum(digits % 10**k == 0 for k in range(1, 6))
+    kinds = np.signbit(shown) + 2 * zeros + 16 * (exponent.astype(np.int64) + 400)  # exponents -324..308
+    _, first = np.unique(kinds, return_index=True)
+    return max(_display_width(v) for v in shown[first].tolist())
+
+
+def _renderer(ws: Worksheet, fmt: str | None, plain: str):
+    """A function giving a value's cell XML after its reference, and its display width."""
+    quoted = _style_attribute(ws, fmt, quote_prefix=True)
+
+    def render(v: object) -> tuple[str, int]:
+        if isinstance(v, np.generic) and not isinstance(v, np.datetime64):
+            v = v.item()
+        if isinstance(v, str):
+            text = v[:_CELL_LIMIT]
+            escaped = _xml_text(text)
+            if not escaped:
+                return "", 0
+            space = ' xml:space="preserve"' if escaped != escaped.strip() else ""
+            escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            style = quoted if looks_like_formula(text) else plain
+            return f'{style} t="inlineStr"><is><t{space}>{escaped}</t></is></c>', _display_width(v)
+        if isinstance(v, bool):
+            return f'{plain} t="b"><v>{int(v)}</v></c>', _display_width(v)
+        if isinstance(v, int):
+            return f"{plain}><v>{v}</v></c>", _display_width(v)
+        if isinstance(v, float):
+            if math.isinf(v):
+                return render("inf" if v > 0 else "-inf")
+            return (f"{plain}><v>{v!r}</v></c>", _display_width(v)) if v == v else ("", 0)
+        cell = Cell(ws, row=1, column=1)  # anything else as openpyxl writes it (a detached cell)
+        set_value(cell, v)
+        if cell.value is None:
+            return "", 0
+        if cell.data_type == "s":  # an infinite decimal, say: set_value wrote it as text
+            return render(cell.value)
+        if fmt:
+            cell.number_format = fmt
+        value, attributes = _set_attributes(cell, cell.has_style)
+        attributes.pop("r")
+        attrs = "".join(f' {k}="{a}"' for k, a in attributes.items())
+        return f"{attrs}><v>{safe_string(value)}</v></c>", _display_width(v)
+
+    return render
+
+
+def _style_attribute(ws: Worksheet, fmt: str | None, *, quote_prefix: bool = False) -> str:
+    """The ``s`` attribute of cells with this number format (and quote prefix), registered in the workbook."""
+    cell = Cell(ws, row=1, column=1)  # detached: only its style is used
+    if fmt:
+        cell.number_format = fmt
+    cell.quotePrefix = quote_prefix
+    return f' s="{cell.style_id}"' if cell.has_style else ""
+
+
+def _splice(part: bytes, rows: _BulkRows) -> bytes:
+    """A bulk sheet's part as openpyxl wrote it (the header row only) with its data rows."""
+    head, end, tail = part.partition(b"</sheetData>")
+    if not end:
+        raise ValueError("a bulk table's sheet has no sheetData")
+    head = _DIMENSION.sub(f'<dimension ref="{rows.dimension}"'.encode(), head, count=1)
+    return b"".join((head, rows.xml, end, tail))
 
 
 # --------------------------------------------------------------------------- comments, dropdowns
@@ -340,15 +532,22 @@ def workbook_bytes(wb: Workbook) -> bytes:
     clock; here the document properties are left as the caller set them and every
     member gets a fixed date, so the same workbook always gives the same bytes.
     """
-    raw = io.BytesIO()
-    ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
+    for ws in wb.worksheets:
+        if hasattr(ws, _BULK) and ws.max_row > 1:
+            raise ValueError(f"sheet {ws.title!r}: cells were written below its bulk table")
+    raw = io.BytesIO()  # openpyxl's archive, uncompressed: it is read once more right away
+    ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True)).save()
+    bulk = {ws.path.lstrip("/"): getattr(ws, _BULK) for ws in wb.worksheets if hasattr(ws, _BULK)}
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
+            data = src.read(info)
+            if info.filename in bulk:
+                data = _splice(data, bulk[info.filename])
             member = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o600 << 16
-            dst.writestr(member, src.read(info))
+            dst.writestr(member, data)
     return out.getvalue()
 
 

@@ -81,8 +81,7 @@ def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None) -> 
     for title, frame in (("Purchases", result.purchases), ("Policies", result.policies),
                          ("Investments", result.investments), ("Shortfalls", result.shortfalls),
                          *([("Stock", result.stock)] if result.stock is not None else []), *result.extra_sheets):
-        sheet = wb.create_sheet(title)
-        plan_table(sheet, title.replace(" ", ""), frame)
+        excel.write_bulk_table(wb.create_sheet(title), title.replace(" ", ""), frame, _formats(frame))
     if inputs is not None:
         _embed_inputs(wb, inputs)
     for sheet in wb.worksheets:
@@ -154,8 +153,11 @@ def _scenario(ws, r: PlanResult) -> None:
 
 def plan_table(ws, name: str, frame: pd.DataFrame, start_row: int = 1, start_col: int = 1, freeze: bool = True) -> None:
     """A plan table, each column in the number format its name calls for."""
-    formats = {c: _FORMATS.get(c) or (SHARE if str(c).endswith("_share") else None) for c in frame.columns}
-    excel.write_formatted_frame(ws, name, frame, formats, start_row=start_row, start_col=start_col, freeze=freeze)
+    excel.write_formatted_frame(ws, name, frame, _formats(frame), start_row=start_row, start_col=start_col, freeze=freeze)
+
+
+def _formats(frame: pd.DataFrame) -> dict:
+    return {c: _FORMATS.get(c) or (SHARE if str(c).endswith("_share") else None) for c in frame.columns}
 
 
 def _supply_mix(ws, supply: pd.DataFrame) -> None:
@@ -195,7 +197,4 @@ def _supply_mix(ws, supply: pd.DataFrame) -> None:
 def _embed_inputs(wb, inputs: RawBook) -> None:
     """Copy every input table as read, extra columns and switched-off rows included."""
     for name, table in inputs.tables.items():
-        ws = wb.create_sheet(f"{EMBEDDED}{name}")
-        cells = table.cells.drop(columns=[ROW])
-        rows = cells.itertuples(index=False, name=None)  # set_value leaves missing values blank
-        excel.write_table(ws, f"input_{name}", [str(c) for c in cells.columns], rows, freeze=True)
+        excel.write_bulk_table(wb.create_sheet(f"{EMBEDDED}{name}"), f"input_{name}", table.cells.drop(columns=[ROW]))

@@ -1,0 +1,242 @@
+"""The bulk table writer (``excel.write_bulk_table``): large plan tables written column-wise.
+
+It must write what the cell-by-cell writer writes — a named Excel Table with its header
+style, widths, frozen header and number formats, text that never becomes a formula — and
+read back exactly, with calamine (how the planner reads plans) and with openpyxl.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import re
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import python_calamine
+
+from planner import excel
+from planner.report import PlanResult, write_plan
+from planner.safety import inspect_xlsx
+
+LONG = "long text " * 4000  # beyond Excel's 32,767 characters: cut there
+TEXT = ["=1+1", "+A1", "@x", "-5", "\t=2", "\rx", "a\x01b\x00c\x1f", "<&>\"'", "Zürich 東京 🚀", LONG,
+        "  padded  ", " ", "a\nb", "a\r\nb", "_x0041_", "plain", "x" * 10]
+MIXED = [None, np.nan, pd.NA, pd.NaT, 0, -7, 2**53 + 1, 10**20, 1e300, 1e-300, 5e-324, 0.1 + 0.2, -0.0, 1 / 3,
+         float("inf"), float("-inf"), True]
+FLOATS = [1250.0, np.nan, 0.1 + 0.2, 1e300, 1e-300, 5e-324, -0.0, 2.0 / 3, float("inf"), -123456.789, 1e15 + 0.5,
+          -1e-7, 0.0, np.nan, 7.0, 9.999995, 123456789.123]
+
+
+def awkward_frame() -> pd.DataFrame:
+    n = len(TEXT)
+    assert len(MIXED) == len(FLOATS) == n
+    return pd.DataFrame({
+        "text": pd.Series(TEXT, dtype=object),
+        "mixed": pd.Series(MIXED, dtype=object),
+        "quantity": pd.Series(FLOATS, dtype="float64"),
+        "count": np.arange(n, dtype=np.int64) * 1_000_003 - 5,
+        "nullable": pd.array([None if i % 4 == 1 else i - 8 for i in range(n)], dtype="Int64"),
+        "flag": np.arange(n) % 3 == 0,
+        "name": pd.Series([None if i % 5 == 2 else f"Source {i}" for i in range(n)], dtype="str"),
+        "when": pd.Series([dt.datetime(2026, 1, 2, 3, 4, 5), dt.date(2027, 6, 30), decimal.Decimal("1.5")]
+                          + [None] * (n - 3), dtype=object),
+    })
+
+
+FORMATS = {"quantity": "#,##0.###", "count": "#,##0", "mixed": "0.0%", "nullable": "General"}
+
+
+def write(tmp_path, frame, name="Awkward", formats=None, bulk=True):
+    wb, ws = excel.new_workbook("Data")
+    if bulk:
+        excel.write_bulk_table(ws, name, frame, formats)
+    else:
+        excel.write_formatted_frame(ws, name, frame, formats)
+    excel.print_setup(ws)
+    return excel.save_atomic(wb, tmp_path / f"{name}-{'bulk' if bulk else 'cells'}.xlsx")
+
+
+def missing(v) -> bool:
+    return v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
+
+
+def expected_calamine(v):
+    """What calamine reads for a value the planner wrote (text decoded, numbers as floats, blanks as '')."""
+    if missing(v):
+        return ""
+    if isinstance(v, str):
+        return v[:32_767]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v
+    return float(v)
+
+
+def expected_openpyxl(v):
+    """What openpyxl reads: the text as stored (it leaves the _xHHHH_ escapes as they are)."""
+    if missing(v) or v == "":
+        return None
+    if isinstance(v, str):
+        return excel._xml_text(v[:32_767])
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
+        v = v.item()
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v  # openpyxl reads integers as int, exactly
+    return expected_calamine(v)
+
+
+def same(a, b) -> bool:
+    """Equal and of the same kind: floats to the last bit (-0.0 is not 0.0), text is not a number, True is not 1."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a.hex() == b.hex()
+    if isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
+        return type(a) is type(b) and a == b
+    return a == b
+
+
+def test_awkward_values_read_back_exactly(tmp_path):
+    frame = awkward_frame()
+    path = write(tmp_path, frame, formats=FORMATS)
+
+    book = python_calamine.CalamineWorkbook.from_path(str(path), load_tables=True)
+    assert book.table_names == ["Awkward"]
+    table = book.get_table_by_name("Awkward")
+    assert list(table.columns) == list(frame.columns)
+    rows = table.to_python()
+    assert len(rows) == len(frame)
+    for i, row in enumerate(rows):
+        for col, got in zip(frame.columns, row):
+            want = expected_calamine(frame[col].iloc[i])
+            assert same(got, want), (col, i, frame[col].iloc[i], got)
+
+    ws = openpyxl.load_workbook(path)["Data"]
+    for j, col in enumerate(frame.columns, start=1):
+        for i in range(len(frame)):
+            cell = ws.cell(row=2 + i, column=j)
+            value = frame[col].iloc[i]
+            assert cell.data_type != "f"
+            assert same(cell.value, expected_openpyxl(value)), (col, i, value, cell.value)
+            if isinstance(value, str) and value:  # text is quote-prefixed exactly when a spreadsheet would run it
+                assert cell.quotePrefix == excel.looks_like_formula(value), (col, value)
+
+
+def test_no_cell_is_a_formula_and_the_file_passes_the_safety_checks(tmp_path):
+    path = write(tmp_path, awkward_frame(), formats=FORMATS)
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in sheet and b"<f " not in sheet
+    assert inspect_xlsx(path).formulas_without_value == {}
+    assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", sheet)  # nothing XML cannot carry
+
+
+def test_the_table_its_formats_and_its_layout(tmp_path):
+    frame = awkward_frame()
+    ws = openpyxl.load_workbook(write(tmp_path, frame, formats=FORMATS))["Data"]
+    n = len(frame)
+    assert dict(ws.tables.items()) == {"Awkward": f"A1:H{n + 1}"}
+    table = ws.tables["Awkward"]
+    assert [c.name for c in table.tableColumns] == list(frame.columns)
+    assert table.autoFilter.ref == table.ref and table.tableStyleInfo.name == excel.TABLE_STYLE
+    assert ws.dimensions == f"A1:H{n + 1}"
+    assert ws.freeze_panes == "A2"
+    assert ws.print_title_rows == "$1:$1" and ws.page_setup.orientation == "landscape"
+    header = ws["A1"]
+    assert header.font.b and header.fill.fgColor.rgb.endswith("1F4E78")
+    for j, col in enumerate(frame.columns, start=1):
+        want = FORMATS.get(col, "General")
+        for i in range(n):
+            cell = ws.cell(row=2 + i, column=j)
+            if cell.value is None or col == "when":
+                continue
+            assert cell.number_format == want, (col, i)
+    dates = [ws.cell(row=2 + i, column=8) for i in range(2)]
+    assert [c.is_date for c in dates] == [True, True]
+    assert ws.column_dimensions["A"].width == excel.MAX_WIDTH  # the long text
+    assert ws.column_dimensions["F"].width == excel.MIN_WIDTH  # True / False, "flag"
+
+
+def test_the_bulk_table_is_the_cell_by_cell_table(tmp_path):
+    """Same values, widths, formats, table and styles as write_formatted_frame (for values both write exactly)."""
+    rng = np.random.default_rng(7)
+    n = 300
+    frame = pd.DataFrame({
+        "period": rng.integers(2026, 2040, n),
+        "material": rng.choice(["NdPr", "Dy", "=Tb", "Li-ion", "<Co & Ni>"], n),
+        "owner": pd.Series([None if i % 7 == 0 else f"Group {i % 13}" for i in range(n)], dtype=object),
+        "quantity": np.round(rng.uniform(0, 5e5, n), 3),
+        "tariff": rng.choice([0.0, 0.1, 0.25, np.nan], n),
+        "binding": rng.random(n) < 0.5,
+    })
+    formats = {"quantity": "#,##0.###", "tariff": "0.0%"}
+    bulk, cells = (write(tmp_path, frame, "Same", formats, bulk=b) for b in (True, False))
+    grids = [python_calamine.CalamineWorkbook.from_path(str(p)).get_sheet_by_name("Data").to_python() for p in (bulk, cells)]
+    assert grids[0] == grids[1]
+    a, b = (openpyxl.load_workbook(p)["Data"] for p in (bulk, cells))
+    assert {k: d.width for k, d in a.column_dimensions.items()} == {k: d.width for k, d in b.column_dimensions.items()}
+    for row_a, row_b in zip(a.iter_rows(), b.iter_rows()):
+        for x, y in zip(row_a, row_b):
+            assert (x.value, x.number_format, x.quotePrefix, repr(x.font), repr(x.fill), repr(x.border)) == (
+                y.value, y.number_format, y.quotePrefix, repr(y.font), repr(y.fill), repr(y.border))
+    with zipfile.ZipFile(bulk) as za, zipfile.ZipFile(cells) as zb:
+        assert za.read("xl/tables/table1.xml") == zb.read("xl/tables/table1.xml")
+
+
+def test_an_empty_frame_gets_one_blank_row(tmp_path):
+    frame = pd.DataFrame({"policy": pd.Series([], dtype=object), "limit": pd.Series([], dtype=float)})
+    path = write(tmp_path, frame, "Empty")
+    assert openpyxl.load_workbook(path)["Data"].tables["Empty"].ref == "A1:B2"
+    table = python_calamine.CalamineWorkbook.from_path(str(path), load_tables=True).get_table_by_name("Empty")
+    assert list(table.columns) == ["policy", "limit"]
+
+
+def test_cells_written_below_a_bulk_table_are_refused(tmp_path):
+    wb, ws = excel.new_workbook("Data")
+    excel.write_bulk_table(ws, "T", pd.DataFrame({"a": [1, 2]}))
+    ws["A5"] = "late"
+    with pytest.raises(ValueError, match="below its bulk table"):
+        excel.workbook_bytes(wb)
+
+
+def test_the_same_plan_gives_the_same_bytes(tmp_path):
+    frame = awkward_frame()
+    small = pd.DataFrame({"component": ["Total"], "discounted": [1.0], "undiscounted": [1.0]})
+    plan = PlanResult(facts=[("plan", "=bulk")], costs=small,
+                      kpis=pd.DataFrame({"material": ["X"], "period": [2027], "bought": [1.0]}),
+                      purchases=pd.DataFrame({"period": [2027, 2028], "material": ["X", "=Y"], "quantity": [1.5, np.nan]}),
+                      policies=pd.DataFrame({"policy": ["p"], "limit": [0.1 + 0.2]}), investments=pd.DataFrame({"source": []}),
+                      shortfalls=pd.DataFrame({"material": ["X"]}),
+                      supply=pd.DataFrame({"material": ["X"], "period": [2027], "bloc": ["ally"], "country": ["AU"],
+                                           "quantity": [1.5]}),
+                      extra_sheets=[("Awkward", frame)])
+    first, second = (write_plan(tmp_path / f"plan{i}.xlsx", plan, None) for i in (1, 2))
+    assert first.read_bytes() == second.read_bytes()
+    book = python_calamine.CalamineWorkbook.from_path(str(first), load_tables=True)
+    assert {"Purchases", "Policies", "Investments", "Shortfalls", "Awkward"} <= set(book.table_names)
+    assert book.get_table_by_name("Policies").to_python() == [["p", 0.1 + 0.2]]
+    ws = openpyxl.load_workbook(first)["Purchases"]
+    assert ws.tables["Purchases"].ref == "A1:C3" and ws["C2"].number_format == "#,##0.###"
+    assert ws["B3"].value == "=Y" and ws["B3"].data_type == "s" and ws["B3"].quotePrefix
+
+
+def test_float_widths_are_the_widths_of_the_formatted_values():
+    rng = np.random.default_rng(11)
+    for _ in range(2000):
+        scale = 10.0 ** rng.integers(-300, 300)
+        values = rng.uniform(-1, 1, rng.integers(1, 20)) * scale
+        if rng.random() < 0.5:
+            values = np.round(values / scale, rng.integers(0, 7)) * scale
+        values = np.append(values, [0.0, -0.0, np.nan, np.inf, 5e-324, 999999.5][: rng.integers(0, 7)])
+        finite = values[np.isfinite(values)].tolist()
+        assert excel._float_width(values) == max((excel._display_width(v) for v in finite), default=0), values
