@@ -293,10 +293,10 @@ def commitments_table(model, values: dict[str, pd.Series]) -> pd.DataFrame:
     """
     tb = model.tables
     use = _series(values.get("Use"))
-    op = tb.op[tb.op["has_use"]]
-    keys = list(zip(op["source"], op["material"], op["period"].astype(int)))
-    on = use.reindex(pd.MultiIndex.from_tuples(keys, names=["source", "material", "period"]) if keys else None)
-    chosen = op[on.to_numpy(dtype=float) > 0.5] if keys else op
+    op = tb.op[tb.op["has_use"].to_numpy()]
+    # the Use variable is indexed by these rows in this order (models.sourcing._declare)
+    assert len(use) == len(op), (len(use), len(op))
+    chosen = op[use.to_numpy(dtype=float) > 0.5]
     contracts = pd.DataFrame({"commitment": "contract", "source": chosen["source"], "material": chosen["material"],
                               "period": chosen["period"].astype(int), "min_order": chosen["min_order"],
                               "contract_cost": chosen["contract_cost"], "build_cost": np.nan})
