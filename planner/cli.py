@@ -563,4 +563,15 @@ def _finish(payload: dict, as_json: bool, code: int):
 
 
 def main(argv=None):
-    cli.main(args=argv, prog_name="planner")
+    try:
+        cli.main(args=argv, prog_name="planner")
+    except SystemExit as e:
+        solver = sys.modules.get("planner.solver")
+        if solver is not None and solver.still_running():
+            # a HiGHS that did not stop when interrupted is still running: Python's own exit would
+            # abort (status 134) waiting for its thread, so leave at once with the run's own code
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise

@@ -216,6 +216,9 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
     if result.overshoot_s > 0:
         warnings.append(f"the solver ran {result.overshoot_s:.2f} s past the time limit of {facts['time_limit_s']:g} s "
                         "(it checks its clock only between steps)")
+    if not result.solver_stopped:
+        warnings.append("HiGHS did not stop at the time limit even when interrupted; the plan is the last "
+                        "solution it reported, without shadow prices")
     if result.scaling and result.scaling.wide:
         warnings.append(f"coefficients still span more than {numerics.WIDE:.0e} after scaling ({result.scaling.describe()}): "
                         "the plan may be inaccurate; check for values in very different units")
@@ -269,10 +272,12 @@ def stock_table(model, values: dict[str, pd.Series], op: pd.DataFrame, demand: p
     supplied = st["demand"].to_numpy(dtype=float) - short
     nxt = st.groupby("material", sort=False)["demand"].shift(-1).fillna(st["demand"]).to_numpy(dtype=float)
     release = _series(values.get("Release")).reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    closing, bought = _clean(closing), _clean(bought)
     return pd.DataFrame({
         "material": st["material"].to_numpy(), "period": st["period"].astype(int).to_numpy(),
         "opening": opening, "bought": bought, "supplied": supplied, "closing": closing,
-        "drawn": np.maximum(opening - closing, 0.0), "disposed": np.maximum(opening + bought - supplied - closing, 0.0),
+        "drawn": _clean(np.maximum(opening - closing, 0.0)),
+        "disposed": _clean(np.maximum(opening + bought - supplied - closing, 0.0)),
         "reserve": st["reserve"].to_numpy(dtype=float), "max_stock": st["max_stock"].to_numpy(dtype=float),
         "reserve_months": np.where(nxt > TOL, 12.0 * closing / np.where(nxt > TOL, nxt, 1.0), np.nan),
         "holding_cost": closing * st["holding_cost"].to_numpy(dtype=float),
@@ -308,6 +313,11 @@ def commitments_table(model, values: dict[str, pd.Series]) -> pd.DataFrame:
                            "build_cost": b["build_cost"].to_numpy(dtype=float) if len(built) else []})
     out = pd.concat([builds, contracts], ignore_index=True) if len(builds) or len(contracts) else builds
     return out[list(COMMITMENT_COLUMNS)].reset_index(drop=True)
+
+
+def _clean(x: np.ndarray) -> np.ndarray:
+    """Solver noise (|x| below TOL, e.g. 1.8e-15 t) shown as 0."""
+    return np.where(np.abs(x) < TOL, 0.0, x)
 
 
 def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData, stock: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -17,7 +17,10 @@ HiGHS's own console output is always off; progress goes to the caller's callback
 
 from __future__ import annotations
 
+import atexit
 import math
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,11 +37,36 @@ from models.sourcing import shadow_prices
 
 from . import numerics
 
+
+def _spare_scipy_extras() -> None:
+    """Keep Pyomo from importing scipy.stats, scipy.integrate and scipy.spatial (~0.8 s) with scipy.
+
+    Pyomo's ``_finalize_scipy`` imports them whenever scipy is imported after Pyomo; the
+    planner uses only scipy.sparse (in Pyomo's compiler), and scipy imports any other
+    submodule on first use by itself. With another Pyomo, whose internals differ, this does
+    nothing.
+    """
+    from pyomo.common import dependencies
+
+    if "scipy" in sys.modules:  # too late: Pyomo has imported them, or will on import
+        return
+    for deferred in getattr(dependencies.DeferredImportCallbackFinder, "_callbacks", {}).get("scipy", ()):
+        if getattr(deferred, "_callback", None) is getattr(dependencies, "_finalize_scipy", ()):
+            deferred._callback = None
+
+
+_spare_scipy_extras()
+
 STATUSES = ("optimal", "time_limit_feasible", "time_limit_no_solution", "infeasible", "unbounded", "error")
 PROGRESS_EVERY_S = 1.0  # least time between two progress reports (improving solutions are always reported)
 # HiGHS checks its clock only between steps and can overrun a limit inside presolve or a cut
 # round; it gets the limit less this margin, and the result reports any overshoot left.
 TIME_MARGIN_FRACTION, TIME_MARGIN_MAX_S = 0.1, 1.0
+# Some steps never look at the clock (root primal heuristics on a large MIP ran 12 min past a
+# 60 s limit): at the limit the planner's own clock interrupts HiGHS, and if HiGHS has not
+# returned this much later the solve returns without it (see run).
+GIVE_UP_AFTER_S = 5.0
+EXIT_LEFT_RUNNING = 70  # exit status of a process that ends while HiGHS still runs in it (see still_running)
 
 # (elapsed s, incumbent or None, bound or None, relative gap or None)
 ProgressCallback = Callable[[float, float | None, float | None, float | None], None]
@@ -101,6 +129,9 @@ class SolveResult:
     timings         seconds for compile, pass, solve, duals, extract
     time_limit_s    the caller's limit (HiGHS got it less :func:`time_margin`); None = none
     scaling         the factors the model was scaled by before HiGHS saw it (planner.numerics)
+    solver_stopped  False when HiGHS did not return even when interrupted and the solve returned
+                    without it: the values are the last incumbent HiGHS reported, there are no
+                    duals, and HiGHS still runs in this process (see :func:`still_running`)
     """
 
     status: str
@@ -117,6 +148,7 @@ class SolveResult:
     timings: dict[str, float] = field(default_factory=dict)
     time_limit_s: float | None = None
     scaling: numerics.Scaling | None = None
+    solver_stopped: bool = True
 
     @property
     def has_solution(self) -> bool:
@@ -160,7 +192,8 @@ def _highs(c: Compiled, time_limit_s, mip_gap, threads) -> highspy.Highs:
         h.setOptionValue("mip_rel_gap", float(mip_gap))
     if threads is not None:
         h.setOptionValue("threads", int(threads))
-        highspy.Highs.resetGlobalScheduler(True)
+        if not still_running():  # the scheduler is shared: resetting it under a running HiGHS would crash it
+            highspy.Highs.resetGlobalScheduler(True)
     A = c.repn.A
     if c.scaling is None:
         c.scaling = numerics.scale(A, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper, c.integer)
@@ -178,21 +211,29 @@ def time_margin(time_limit_s: float) -> float:
     return min(TIME_MARGIN_FRACTION * float(time_limit_s), TIME_MARGIN_MAX_S)
 
 
-def run(h: highspy.Highs) -> None:
-    """``h.run()`` in a worker thread, so that Ctrl-C reaches Python while HiGHS works in C.
+_LEFT_RUNNING: list[threading.Thread] = []  # HiGHS runs the planner stopped waiting for (see run)
 
-    On Ctrl-C HiGHS is asked to stop (through its interrupt callbacks, which it checks
-    between steps: usually within a second or two) and KeyboardInterrupt is raised once it
-    has, so that nothing is written from a half-finished solve. Further Ctrl-Cs wait too:
-    leaving HiGHS running would abort the process at exit (SIGTERM still ends it at once).
+
+def run(h: highspy.Highs, time_limit_s: float | None = None) -> bool:
+    """``h.run()`` in a worker thread, so that Ctrl-C and the time limit hold while HiGHS works in C.
+
+    HiGHS looks at its clock and at its interrupt callbacks only between steps, and a step can
+    last minutes. So the planner keeps its own clock: ``time_limit_s`` after the start (HiGHS
+    itself got the limit less :func:`time_margin`) HiGHS is asked to stop through its
+    interrupt callbacks; if it has not returned :data:`GIVE_UP_AFTER_S` later, ``run``
+    returns False and leaves HiGHS running in its daemon thread, where the next interrupt
+    check stops it. The caller must then not touch ``h`` again, and the process must end
+    with ``os._exit`` (see :func:`still_running`). Ctrl-C asks HiGHS to stop likewise and
+    raises KeyboardInterrupt once it has, or has been given up on (further Ctrl-Cs wait too).
+    Returns True when HiGHS returned.
     """
     stop = threading.Event()
 
     def interrupt(e) -> None:
-        if stop.is_set():
-            e.interrupt()
+        e.interrupt(stop.is_set())  # HiGHS keeps the flag from one run of h to the next: always set it
 
-    for callback in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+    callbacks = (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)
+    for callback in callbacks:
         callback.subscribe(interrupt)
     failed: list[BaseException] = []
     done = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C can mark a running thread stopped
@@ -205,21 +246,59 @@ def run(h: highspy.Highs) -> None:
         finally:
             done.set()
 
-    threading.Thread(target=work, name="highs", daemon=True).start()
+    thread = threading.Thread(target=work, name="highs", daemon=True)
+    start = time.monotonic()
+    thread.start()
+    stop_at = math.inf if time_limit_s is None else start + float(time_limit_s)
     try:
         while not done.wait(0.1):
-            pass
+            now = time.monotonic()
+            if now >= stop_at + GIVE_UP_AFTER_S:
+                stop.set()
+                _leave_running(thread)
+                return False
+            if now >= stop_at:
+                stop.set()
     except KeyboardInterrupt:
         stop.set()
-        while True:
+        give_up = time.monotonic() + GIVE_UP_AFTER_S
+        while not done.is_set() and time.monotonic() < give_up:
             try:
-                done.wait()
-                break
+                done.wait(0.1)
             except KeyboardInterrupt:
                 continue
+        if not done.is_set():
+            _leave_running(thread)
         raise
+    for callback in callbacks:  # a later run of h (the duals) must not see this run's stop
+        callback.unsubscribe(interrupt)
     if failed:
         raise failed[0]
+    return True
+
+
+def still_running() -> bool:
+    """Whether a HiGHS run given up on (see :func:`run`) still works in this process.
+
+    Such a process must end with ``os._exit``: the interpreter's own exit aborts it (C++
+    ``terminate``, status 134) while HiGHS runs. ``planner.cli`` exits that way with its
+    status; any other program gets :data:`EXIT_LEFT_RUNNING` from an exit handler.
+    """
+    return any(t.is_alive() for t in _LEFT_RUNNING)
+
+
+def _leave_running(thread: threading.Thread) -> None:
+    if not _LEFT_RUNNING:
+        atexit.register(_exit_at_once)
+    _LEFT_RUNNING.append(thread)
+
+
+def _exit_at_once() -> None:
+    if still_running():
+        sys.stderr.write("HiGHS did not stop when asked; exiting without waiting for it\n")
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(EXIT_LEFT_RUNNING)
 
 
 def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: float | None = None,
@@ -242,16 +321,19 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
     timings["pass"] = time.perf_counter() - t
     if start:
         _set_start(h, c, start)
-    if progress is not None:
-        _subscribe(h, progress, c.scaling)
+    seen = _Incumbent(h, progress, c.scaling)
     t = time.perf_counter()
-    run(h)
+    returned = run(h, time_limit_s)
     timings["solve"] = time.perf_counter() - t
+    if not returned:
+        return _given_up(model, c, seen, timings, time_limit_s, load, t0)
     result = SolveResult(status="error", solver_seconds=h.getRunTime(), highs_version=h.version(), timings=timings,
                          time_limit_s=time_limit_s, scaling=c.scaling)
     ms, info = h.getModelStatus(), h.getInfo()
     has_x = info.primal_solution_status == _SOLUTION_FEASIBLE or ms == _MS.kModelEmpty
     result.message = h.modelStatusToString(ms)
+    if ms == _MS.kInterrupt and time_limit_s is not None:
+        result.message = "Time limit reached (HiGHS overran it and was interrupted)"
     if ms in (_MS.kOptimal, _MS.kModelEmpty):
         result.status = "optimal"
     elif ms in _STOPPED:
@@ -289,20 +371,60 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
     return result
 
 
-def _subscribe(h: highspy.Highs, progress: ProgressCallback, scaling: numerics.Scaling) -> None:
-    last = [-math.inf]
+class _Incumbent:
+    """What HiGHS's MIP callbacks report as it goes: the latest incumbent (in the solver's
+    units) with the bound and gap then (or later, with progress), and progress to the caller's
+    callback; enough to return a plan when HiGHS has to be left running."""
 
-    def report(e, always: bool) -> None:
+    def __init__(self, h: highspy.Highs, progress: ProgressCallback | None, scaling: numerics.Scaling):
+        self.x: np.ndarray | None = None
+        self.objective = self.bound = self.gap = math.nan
+        self.progress, self.scaling, self.last = progress, scaling, -math.inf
+        h.cbMipImprovingSolution.subscribe(self.improved)
+        if progress is not None:  # a Python call at every interrupt check of HiGHS: only when wanted
+            h.cbMipInterrupt.subscribe(self.polled)
+
+    def improved(self, e) -> None:
         d = e.data_out
-        if not always and d.running_time - last[0] < PROGRESS_EVERY_S:
-            return
-        last[0] = d.running_time
-        finite = lambda v: float(v) if math.isfinite(v) and abs(v) < 1e50 else None  # noqa: E731
-        progress(float(d.running_time), finite(d.objective_function_value / scaling.obj),
-                 finite(d.mip_dual_bound / scaling.obj), finite(d.mip_gap))
+        self.x = np.array(d.mip_solution, dtype=float)
+        self.objective = float(d.objective_function_value)
+        self.polled(e, always=True)
 
-    h.cbMipImprovingSolution.subscribe(lambda e: report(e, True))
-    h.cbMipInterrupt.subscribe(lambda e: report(e, False))
+    def polled(self, e, always: bool = False) -> None:
+        d = e.data_out
+        self.bound, self.gap = float(d.mip_dual_bound), float(d.mip_gap)
+        if self.progress is None or (not always and d.running_time - self.last < PROGRESS_EVERY_S):
+            return
+        self.last = d.running_time
+        finite = lambda v: float(v) if math.isfinite(v) and abs(v) < 1e50 else None  # noqa: E731
+        self.progress(float(d.running_time), finite(d.objective_function_value / self.scaling.obj),
+                      finite(d.mip_dual_bound / self.scaling.obj), finite(d.mip_gap))
+
+
+def _given_up(model: pyo.ConcreteModel, c: Compiled, seen: _Incumbent, timings: dict, time_limit_s: float, load: bool,
+              t0: float) -> SolveResult:
+    """The result of a solve whose HiGHS did not return (see :func:`run`): its last incumbent, no duals."""
+    result = SolveResult(status="time_limit_no_solution", solver_seconds=timings["solve"],
+                         highs_version=highs_version(), timings=timings, time_limit_s=time_limit_s,
+                         scaling=c.scaling, solver_stopped=False)
+    result.message = (f"Time limit reached; HiGHS did not stop within {GIVE_UP_AFTER_S:g} s of it even when "
+                      "interrupted, and was left running"
+                      + (": the plan is its last reported incumbent" if seen.x is not None else ""))
+    if seen.x is not None:
+        t = time.perf_counter()
+        x = c.scaling.from_solver(seen.x)
+        result.status = "time_limit_feasible"
+        result.objective = c.scaling.objective(seen.objective)
+        bound = c.scaling.objective(seen.bound)
+        result.bound = bound if math.isfinite(bound) else -math.inf
+        result.gap = seen.gap if math.isfinite(seen.gap) else math.inf
+        result.values = _values(model, c, x)
+        result.max_violation = _violation(c, x)
+        if load:
+            _load(c, x)
+        timings["extract"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    return result
 
 
 def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray | None:
@@ -422,7 +544,8 @@ def conflict(model: pyo.ConcreteModel, time_limit_s: float | None = None) -> lis
                      | int(highspy.IisStrategy.kIisStrategyIrreducible))
     if time_limit_s is not None:
         h.setOptionValue("iis_time_limit", float(time_limit_s))
-    run(h)
+    if not run(h, time_limit_s):
+        return None
     if h.getModelStatus() not in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
         return None
     status, iis = h.getIis()

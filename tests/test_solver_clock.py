@@ -1,0 +1,73 @@
+"""The planner's own clock: HiGHS is interrupted at the time limit, and left behind if it does not stop.
+
+HiGHS checks its clock only between steps; on a large MIP its root heuristics ran for
+minutes without a check. A HiGHS that never returns is simulated here by holding the
+solver's thread after a real solve (its callbacks have reported the incumbent by then), so
+the tests need no large model and assert no timings beyond "returns, and says so".
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from models import build_model
+from planner import solver
+from planner.validate import plan_from_rows
+
+from .test_faults import cflp_rows
+
+
+def test_the_planners_clock_interrupts_a_highs_that_overruns_its_limit(monkeypatch):
+    monkeypatch.setattr(solver, "time_margin", lambda limit: -600.0)  # HiGHS's own limit: 10 min too late
+    r = solver.solve(build_model(plan_from_rows(cflp_rows())), time_limit_s=1.0, mip_gap=0)
+    assert r.status == "time_limit_feasible" and r.solver_stopped and "interrupted" in r.message
+    assert r.duals and r.shadow_prices is not None  # the interrupt does not carry over to the duals' LP
+
+
+@pytest.fixture
+def stuck_highs(monkeypatch):
+    """``stuck_highs(finish)``: from then on each HiGHS run does its real solve (when ``finish``),
+    then hangs, deaf to interrupts, until the test ends."""
+    release = threading.Event()
+    monkeypatch.setattr(solver, "GIVE_UP_AFTER_S", 0.2)
+    made = solver._highs
+
+    def highs(*args, finish: bool = True):
+        h = made(*args)
+        real = h.run
+
+        def run():
+            if finish:
+                real()
+            release.wait(60)  # deaf to interrupts, like a step that never checks
+
+        h.run = run
+        return h
+
+    yield lambda finish: monkeypatch.setattr(solver, "_highs", lambda *a: highs(*a, finish=finish))
+    release.set()
+    for t in solver._LEFT_RUNNING:
+        t.join(10)
+    assert not solver.still_running()
+
+
+def test_a_highs_that_does_not_stop_is_left_and_its_incumbent_returned(small_rows, stuck_highs):
+    model = build_model(plan_from_rows(small_rows))
+    optimum = solver.solve(model, time_limit_s=30, mip_gap=0)
+    stuck_highs(True)
+    r = solver.solve(build_model(plan_from_rows(small_rows)), time_limit_s=0.3, mip_gap=0)
+    assert r.status == "time_limit_feasible" and not r.solver_stopped and solver.still_running()
+    assert "did not stop" in r.message and r.overshoot_s > 0
+    assert r.objective == pytest.approx(optimum.objective, rel=1e-9)
+    assert np.allclose(r.values["Buy"], optimum.values["Buy"])
+    assert r.duals == {} and r.max_violation.amount < 1e-6
+
+
+def test_a_highs_stuck_before_any_incumbent_returns_no_solution(small_rows, stuck_highs):
+    stuck_highs(False)
+    r = solver.solve(build_model(plan_from_rows(small_rows)), time_limit_s=0.3)
+    assert r.status == "time_limit_no_solution" and not r.solver_stopped and not r.has_solution
+    assert "did not stop" in r.message
