@@ -68,6 +68,8 @@ _FORMATS = {
     "feoc_share": SHARE, "domestic_share": SHARE, "allied_share": SHARE, "recycled_share": SHARE,
     "hhi": "0", "shadow_price": "#,##0.00", "violation": "General",
     "rule_cost": MONEY, "cost_low": MONEY, "cost_high": MONEY,
+    "opening": QUANTITY, "closing": QUANTITY, "drawn": QUANTITY, "disposed": QUANTITY, "reserve_drawn": QUANTITY,
+    "reserve_months": "0.0", "probability": SHARE, "gap": "0.00%",
 }
 
 
@@ -156,8 +158,14 @@ def plan_table(ws, name: str, frame: pd.DataFrame, start_row: int = 1, start_col
     excel.write_formatted_frame(ws, name, frame, _formats(frame), start_row=start_row, start_col=start_col, freeze=freeze)
 
 
+# Otherwise by the name's shape: planned_cost, "cost if base", stressed_shortfall, closing stock...
+_BY_WORD = (("share", SHARE), ("cost", MONEY), ("discounted", MONEY), ("undiscounted", MONEY), ("hedging", MONEY), ("shortfall", QUANTITY),
+            ("bought", QUANTITY), ("reserve", QUANTITY), ("stock", QUANTITY))
+
+
 def _formats(frame: pd.DataFrame) -> dict:
-    return {c: _FORMATS.get(c) or (SHARE if str(c).endswith("_share") else None) for c in frame.columns}
+    return {c: _FORMATS.get(c) or next((f for word, f in _BY_WORD if word in str(c).replace(" ", "_").split("_")), None)
+            for c in frame.columns}
 
 
 def _supply_mix(ws, supply: pd.DataFrame) -> None:

@@ -257,15 +257,22 @@ def parse_edits(scenarios: pd.DataFrame, name: str) -> list[Edit]:
     return out
 
 
-def start_period(checked: Checked, name: str) -> int:
-    """The first period scenario ``name`` changes: the earliest period its edits are limited to;
-    an edit without a period (or of a setting) changes the whole horizon, from its first period.
-    Before it the scenario cannot be told apart from the base (stress tests and robust plans
-    keep those periods' decisions as the base's)."""
-    first = checked.data.periods[0]
+def window(checked: Checked, name: str) -> tuple[int, int]:
+    """The first and last period scenario ``name`` changes. An edit limited to periods changes
+    those (an open range runs to the horizon's end); one without a period, or of a setting,
+    changes the whole horizon. Before the first, the scenario cannot be told apart from the
+    base (stress tests and robust plans keep those periods' decisions as the base's)."""
+    lo, hi = checked.data.periods[0], checked.data.periods[-1]
     edits = parse_edits(checked.tables["Scenarios"], name)
-    return max(first, min((e.first if e.first is not None and e.sheet != "Settings" else first for e in edits),
-                          default=first))
+    whole = [e.sheet == "Settings" or e.first is None for e in edits]
+    first = min((lo if w else e.first for e, w in zip(edits, whole)), default=lo)
+    last = max((hi if w or e.last is None else e.last for e, w in zip(edits, whole)), default=hi)
+    return max(lo, first), min(hi, last)
+
+
+def start_period(checked: Checked, name: str) -> int:
+    """The first period scenario ``name`` changes (see :func:`window`)."""
+    return window(checked, name)[0]
 
 
 def edit(base: State, scenarios: pd.DataFrame, name: str) -> tuple[State, list[EditResult], list[Problem]]:

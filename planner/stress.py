@@ -14,7 +14,8 @@ tariff, a demand surge), and re-optimises only what can still change:
 - **History is fixed.** The disruption starts in the earliest period any of the scenario's
   edits touches (an edit without a period, or a Settings edit: the first period). Before it,
   purchases and closing stock are the plan's.
-- **The reserve is there to be drawn.** From the start on, stock may fall to 0.
+- **The reserve is there to be drawn.** During the disruption (from its first to its last
+  period), stock may fall to 0; after it, the reserve holds again and must be rebuilt.
 - **Demand may go unmet.** Every demand without a shortage penalty gets one
   (``--shortage-penalty``, or 10 × the highest price, unit cost × (1 + tariff), of any
   offer-period of its material), so that a disruption shows as a shortfall, not as "no plan".
@@ -85,6 +86,7 @@ class StressRun:
     scenario: str
     status: str  # a solver status ("optimal", "time_limit_feasible", "infeasible", ...)
     start: int | None = None  # first period of the disruption
+    end: int | None = None  # its last period: the reserve may be drawn from start to end
     penalties: dict[str, float] = field(default_factory=dict)  # material → shortage penalty given where none was
     penalty_given: bool = False  # the penalty came from --shortage-penalty
     plan: PlanResult | None = None
@@ -215,7 +217,8 @@ def stress(base: BasePlan, name: str, out: Path | None, time_limit_s: float | No
     timings: dict[str, float] = {}
     applied = scenarios.apply(base.checked, name)
     data = applied.data
-    run = StressRun(name, "error", start=scenarios.start_period(base.checked, name), timings=timings,
+    run = StressRun(name, "error", start=scenarios.start_period(base.checked, name),
+                    end=scenarios.window(base.checked, name)[1], timings=timings,
                     penalty_given=shortage_penalty is not None)
     data.demand, run.penalties = with_shortage_penalties(data, base.checked.data, shortage_penalty)
     timings["scenario"] = time.perf_counter() - t0
@@ -295,7 +298,7 @@ def _highest_price(data: PlanData) -> dict[str, float]:
 
 
 def hold(model, base: BasePlan, data: PlanData, run: StressRun) -> str:
-    """Fix the plan's commitments and history in ``model``; relax the reserve from ``run.start``.
+    """Fix the plan's commitments and history in ``model``; relax the reserve from ``run.start`` to ``run.end``.
 
     Notes in ``run`` each commitment or purchase the stressed model cannot hold; returns what was held, in words.
     """
@@ -344,8 +347,8 @@ def hold(model, base: BasePlan, data: PlanData, run: StressRun) -> str:
             q = max(float(closing.get((k[0], int(k[1])), 0.0)), 0.0)
             v.setlb(min(v.lb or 0.0, q))
             v.fix(q)
-        else:
-            v.setlb(0.0)
+        elif k[1] <= run.end:
+            v.setlb(0.0)  # after the disruption the reserve holds again: it must be rebuilt
     history = f"purchases and stock before {start} as planned" if start > data.periods[0] else "no history held"
     return (f"{len(base.builds)} build{'s' if len(base.builds) != 1 else ''} and {len(base.contracts)} "
             f"contract-period{'s' if len(base.contracts) != 1 else ''} held, {history}")
