@@ -175,10 +175,11 @@ def solve_robust(path: Path, out: Path | None, options: Options, risk_weight: fl
         ("scenarios left out (no probability)", ", ".join(missing) or "none"),
         ("main sheets show", f"the {base} scenario's purchases under the robust commitments"),
     ]
-    plan.extra_sheets = [s for s in plan.extra_sheets if s[0] != "Commitments"] + [
+    # Commitments (from extract) are the robust plan's, in the base block: what planner stress holds
+    plan.extra_sheets += [
         ("Robust", summary),
         ("Hedging", _hedging_table(evaluations, probs)),
-        ("Commitments", _commitments(plans)),
+        ("Commitments by plan", _commitments(plans)),
         ("Scenario purchases", _scenario_purchases(model, result, datas)),
     ]
     plan.warnings += [f"{e.plan} plan under {e.scenario}: {e.status}" for e in evaluations

@@ -86,9 +86,15 @@ def test_a_contract_hedges_a_ban(tmp_path):
     assert plans["robust"]["contracts"] == 1 and plans["base"]["contracts"] == 0
     assert plans["base"]["expected_cost"] == pytest.approx(300)
     assert plans["base"]["value_of_hedging"] == pytest.approx(135)
-    commitments = pd.read_excel(out, sheet_name="Commitments", engine="calamine")
+    commitments = pd.read_excel(out, sheet_name="Commitments by plan", engine="calamine")
     robust = commitments[commitments["plan"] == "robust"]
     assert robust[["commitment", "source", "period"]].values.tolist() == [["contract", "JPC", 2026]]
+    held = pd.read_excel(out, sheet_name="Commitments", engine="calamine")  # what planner stress holds
+    assert held[["commitment", "source", "material", "period"]].values.tolist() == [["contract", "JPC", "A", 2026]]
+    # and planner stress holds them: under the ban the contract supplies at 15 (150 + 40)
+    r = CliRunner().invoke(cli, ["stress", str(out), "--scenario", "ban", "-o", str(tmp_path / "s.xlsx"), "--json", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output.strip().splitlines()[-1])["objective"] == pytest.approx(190)
 
 
 def test_stock_is_built_before_anyone_knows(tmp_path):
