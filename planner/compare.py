@@ -92,7 +92,12 @@ KPI_BY_KEY = {k.key: k for k in KPIS}
 TOTAL_COST = Kpi("total_cost", "Total cost (discounted)", MONEY, "lower")
 BUILDS = Kpi("builds", "Investments: sources built", COUNT, None, "sources")
 BUILD_COST = Kpi("build_cost_undiscounted", "Investments: build cost (undiscounted)", MONEY, "lower")
-PER_MATERIAL = ("spend", "shortfall", "feoc_share", "domestic_share", "allied_share", "recycled_share", "hhi")
+# With stockpiles, the lowest reserve cover over the horizon, per stocked material (not in KPIS: plans
+# without a Stockpile sheet have no such column)
+RESERVE = Kpi("reserve_months", "Lowest reserve cover", INDEX, "higher", "months of next-period demand")
+KPI_BY_KEY[RESERVE.key] = RESERVE
+PER_MATERIAL = ("spend", "shortfall", "feoc_share", "domestic_share", "allied_share", "recycled_share", "hhi",
+                RESERVE.key)
 
 
 @dataclass
@@ -355,6 +360,10 @@ def _material_table(plans: list[PlanBook]) -> pd.DataFrame:
         fig = {}
         for m, g in k.groupby("material", sort=False):
             for key in PER_MATERIAL:
+                if key == RESERVE.key:
+                    if key in g and g[key].notna().any():
+                        fig[(m, key)] = float(g[key].astype(float).min())
+                    continue
                 fig[(m, key)] = _weighted(g, key) if KPI_BY_KEY[key].kind in (SHARE, INDEX) else float(g[key].astype(float).sum())
         per_plan.append(fig)
     rows = []
@@ -651,7 +660,7 @@ def _grid(ws, row: int, c: Comparison, table: pd.DataFrame) -> int:
 
 def _formats(kpi: str, kind: str) -> tuple[str, str]:
     """Number formats of a figure and of its Δ; shortfalls keep a decimal (a few tonnes of Tb matter)."""
-    if kpi == "shortfall":
+    if kpi in ("shortfall", RESERVE.key):
         return "#,##0.0", "+#,##0.0;-#,##0.0;0"
     return FORMATS[kind], DELTA_FORMATS[kind]
 

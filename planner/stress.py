@@ -251,7 +251,7 @@ def stress(base: BasePlan, name: str, out: Path | None, time_limit_s: float | No
         v.unfix()  # check the whole plan, history and commitments included, against the stressed model
     result.max_violation = solver.verify(model, result.values)
     facts = {"input": base.facts.get("input file") or str(base.path), "input_sha256": base.facts.get("input SHA-256") or "",
-             "template_version": base.book.template_version or "", "time_limit_s": limit, "mip_gap": settings.mip_gap,
+             "template_version": base.facts.get("template version") or base.book.template_version or "", "time_limit_s": limit, "mip_gap": settings.mip_gap,
              "threads": settings.threads if settings.threads is not None else "solver default",
              "scenario": name, "scenario_edits": f"{applied.summary()} (see the Scenario sheet)"}
     plan = extract(model, result, data, facts, timings)
