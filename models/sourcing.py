@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from .data import PlanData
 from .policies import COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, PolicyInstance, expand_policies
@@ -244,7 +244,7 @@ def _declare(m: pyo.ConcreteModel) -> None:
     """Sets and variables (see the module docstring)."""
     tb = m.tables
     op = tb.op
-    keys = list(zip(op["source"], op["material"], op["period"].astype(int)))
+    keys = _keys(op)
     use = op["has_use"].to_numpy()
     m.PERIODS = pyo.Set(initialize=m.plan.periods, ordered=True)
     m.OFFER_PERIODS = pyo.Set(initialize=keys, dimen=3, ordered=True)
@@ -257,14 +257,15 @@ def _declare(m: pyo.ConcreteModel) -> None:
     m.SHORTFALL_DEMANDS = pyo.Set(initialize=list(zip(short["material"], short["period"].astype(int))), dimen=2,
                                   ordered=True)
 
-    bound = dict(zip(keys, op["bound"].to_numpy(dtype=float).tolist()))
-    m.Buy = pyo.Var(m.OFFER_PERIODS, domain=pyo.NonNegativeReals, bounds=lambda _, *k: (0.0, bound[k]))
+    m.Buy = pyo.Var(m.OFFER_PERIODS, domain=pyo.NonNegativeReals, bounds=(0.0, None))
+    tb.buy = list(m.Buy.values())  # in op's row order
+    for v, b in zip(tb.buy, op["bound"].to_numpy(dtype=float).tolist()):  # cheaper than a bounds rule per index
+        v.setub(b)
     m.Use = pyo.Var(m.USE_OFFER_PERIODS, domain=pyo.Binary)
     m.SourceUse = pyo.Var(m.SOURCE_USE_PERIODS, domain=pyo.Binary)
     m.Build = pyo.Var(m.BUILD_OPTIONS, domain=pyo.Binary)
     shortfall_ub = dict(zip(zip(short["material"], short["period"].astype(int)), short["quantity"].astype(float)))
     m.Shortfall = pyo.Var(m.SHORTFALL_DEMANDS, domain=pyo.NonNegativeReals, bounds=lambda _, *k: (0.0, shortfall_ub[k]))
-    tb.buy = [m.Buy[k] for k in keys]
     shares = sorted({(p.material, int(p.period)) for p in tb.policies if p.kind == "share"})
     m.SHARE_SUPPLIES = pyo.Set(initialize=shares, dimen=2, ordered=True)
     m.Supply = pyo.Var(m.SHARE_SUPPLIES, domain=pyo.NonNegativeReals)
@@ -285,20 +286,25 @@ def _declare(m: pyo.ConcreteModel) -> None:
 # --------------------------------------------------------------------------- helpers
 
 def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
-    """Σ coefs · variables (+ constant), without zero terms; plain variables when every coefficient is 1."""
-    coefs = np.asarray(coefs, dtype=float)
-    variables = list(variables)
-    if (coefs == 0).any():
-        keep = np.flatnonzero(coefs)
-        coefs, variables = coefs[keep], [variables[i] for i in keep]
-    if not constant and (coefs == 1).all():
-        return LinearExpression(args=variables)
-    return LinearExpression(constant=constant, linear_coefs=coefs.tolist(), linear_vars=variables)
+    """Σ coefs · variables (+ constant), without zero terms; a variable with coefficient 1 stands alone.
+
+    Plain lists, not numpy: most rows have a handful of terms, for which numpy's per-call cost
+    would exceed the row's own.
+    """
+    coefs = np.asarray(coefs, dtype=float).tolist() if isinstance(coefs, np.ndarray) else map(float, coefs)
+    args = [v if c == 1 else MonomialTermExpression((c, v)) for c, v in zip(coefs, variables, strict=True) if c]
+    return LinearExpression([constant] + args if constant else args)
 
 
 def _keys(op: pd.DataFrame, mask=None) -> list[tuple]:
     sel = op if mask is None else op[mask]
-    return list(zip(sel["source"], sel["material"], sel["period"].astype(int)))
+    return list(zip(sel["source"].tolist(), sel["material"].tolist(), sel["period"].astype(int).tolist()))
+
+
+def _use_vars(m) -> list:
+    """The Use variable of each op row, by position (None where the offer-period has no Use decision)."""
+    use = iter(m.Use.values())  # in the order of op's has_use rows (USE_OFFER_PERIODS)
+    return [next(use) if u else None for u in m.tables.op["has_use"].tolist()]
 
 
 def _built_by(m) -> dict[tuple, list]:
@@ -408,10 +414,11 @@ def add_offer_capacity(m) -> None:
     offer_capacity[o, t]:  Buy[o, t] <= bound[o, t] · Use[o, t]     over USE_OFFER_PERIODS
     Buy[o, t] <= bound[o, t] otherwise, as a variable bound (no row).
     """
-    op = m.tables.op
+    tb, op = m.tables, m.tables.op
     sel = op["has_use"].to_numpy()
-    keys, bound = _keys(op, sel), op.loc[sel, "bound"].tolist()
-    exprs = {k: m.Buy[k] - b * m.Use[k] <= 0 for k, b in zip(keys, bound)}
+    keys, rows, bound = _keys(op, sel), np.flatnonzero(sel).tolist(), op.loc[sel, "bound"].tolist()
+    use = _use_vars(m)
+    exprs = {k: _linear([1.0, -b], [tb.buy[i], use[i]]) <= 0 for k, i, b in zip(keys, rows, bound)}
     _constraint(m, "offer_capacity", keys, exprs)
 
 
@@ -425,10 +432,11 @@ def add_min_order(m) -> None:
     (validation keeps minimum orders within capacities; a scenario that cuts a capacity below
     the minimum order leaves the supplier delivering what it can).
     """
-    op = m.tables.op
+    tb, op = m.tables, m.tables.op
     sel = op["has_use"].to_numpy() & (op["min_in_use"].to_numpy() > 0)
-    keys, low = _keys(op, sel), op.loc[sel, "min_in_use"].tolist()
-    exprs = {k: m.Buy[k] - q * m.Use[k] >= 0 for k, q in zip(keys, low)}
+    keys, rows, low = _keys(op, sel), np.flatnonzero(sel).tolist(), op.loc[sel, "min_in_use"].tolist()
+    use = _use_vars(m)
+    exprs = {k: _linear([1.0, -q], [tb.buy[i], use[i]]) >= 0 for k, i, q in zip(keys, rows, low)}
     _constraint(m, "offer_min_order", keys, exprs)
 
 
@@ -442,23 +450,24 @@ def add_source_capacity(m) -> None:
     """
     tb, op = m.tables, m.tables.op
     built = _built_by(m)
-    exprs, index = {}, []
+    capacity, bound = op["source_capacity"].to_numpy(dtype=float), op["bound"].to_numpy()
+    candidate = op["candidate"].to_numpy()
+    exprs = {}
     for (s, t), pos in op.groupby(["source", "period"]).indices.items():
-        cap = op["source_capacity"].iat[pos[0]]
-        if len(pos) < 2 or math.isnan(cap) or op["bound"].to_numpy()[pos].sum() <= cap:
+        cap = float(capacity[pos[0]])
+        if len(pos) < 2 or math.isnan(cap) or bound[pos].sum() <= cap:
             continue
-        t = int(t)
-        if (s, t) in m.SourceUse:
-            gate = [m.SourceUse[s, t]]
-        elif op["candidate"].iat[pos[0]]:
-            gate = built[s, t]
+        k = (s, int(t))
+        if k in m.SourceUse:
+            gate = [m.SourceUse[k]]
+        elif candidate[pos[0]]:
+            gate = built[k]
         else:
             gate = []
-        terms = [tb.buy[i] for i in pos]
+        terms = [tb.buy[i] for i in pos.tolist()]
         rhs = 0.0 if gate else cap
-        exprs[s, t] = _linear([1.0] * len(terms) + [-cap] * len(gate), terms + gate) <= rhs
-        index.append((s, t))
-    _constraint(m, "source_capacity", index, exprs)
+        exprs[k] = _linear([1.0] * len(terms) + [-cap] * len(gate), terms + gate) <= rhs
+    _constraint(m, "source_capacity", list(exprs), exprs)
 
 
 def add_source_in_use(m) -> None:
@@ -470,12 +479,13 @@ def add_source_in_use(m) -> None:
     the LP relaxation strong: with one period this is the strong formulation of the
     capacitated facility location problem (x_ij <= d_j · y_i).
     """
-    op = m.tables.op
+    tb, op = m.tables, m.tables.op
     sel = op["has_source_use"].to_numpy()
+    use = _use_vars(m)
     exprs, keys = {}, _keys(op, sel)
-    for k, has_use, b in zip(keys, op.loc[sel, "has_use"], op.loc[sel, "bound"]):
-        su = m.SourceUse[k[0], k[2]]
-        exprs[k] = (m.Use[k] - su <= 0) if has_use else (m.Buy[k] - b * su <= 0)
+    for k, i, b in zip(keys, np.flatnonzero(sel).tolist(), op.loc[sel, "bound"].tolist()):
+        head, coef = (tb.buy[i], b) if use[i] is None else (use[i], 1.0)
+        exprs[k] = _linear([1.0, -coef], [head, m.SourceUse[k[0], k[2]]]) <= 0
     _constraint(m, "source_in_use", keys, exprs)
 
 
@@ -503,10 +513,11 @@ def add_candidate_build(m) -> None:
     _constraint(m, "candidate_source_built", src_keys, src_exprs)
 
     sel = cand & ~op["has_source_use"].to_numpy()
+    use = _use_vars(m)
     exprs, keys = {}, _keys(op, sel)
-    for k, has_use, b in zip(keys, op.loc[sel, "has_use"], op.loc[sel, "bound"]):
+    for k, i, b in zip(keys, np.flatnonzero(sel).tolist(), op.loc[sel, "bound"].tolist()):
         gate = built[k[0], k[2]]
-        head, coef = (m.Use[k], 1.0) if has_use else (m.Buy[k], b)
+        head, coef = (tb.buy[i], b) if use[i] is None else (use[i], 1.0)
         exprs[k] = _linear([1.0] + [-coef] * len(gate), [head] + gate) <= 0
     _constraint(m, "candidate_offer_built", keys, exprs)
 
@@ -522,13 +533,17 @@ def add_policy_shares(m) -> None:
     Supply keeps each share row as sparse as its selection (``country=*`` would otherwise
     repeat every purchase of the material once per country).
     """
-    _add_policies(m, SHARE_RULES, _share_coefs)
     tb = m.tables
+
+    def terms(p):  # the selection with coefficient 1, the material's Supply with -limit
+        return ([1.0] * len(p.members) + [-p.limit],
+                [tb.buy[i] for i in p.members.tolist()] + [m.Supply[p.material, int(p.period)]], 0.0)
+    _add_policies(m, SHARE_RULES, terms)
     supply = {}
     for p in tb.policies:
         if p.name in tb.policy_rows and p.kind == "share":
             supply.setdefault((p.material, int(p.period)), p.scope)
-    exprs = {k: _linear([1.0] + [-1.0] * len(pos), [m.Supply[k]] + [tb.buy[i] for i in pos]) == 0
+    exprs = {k: _linear([1.0] + [-1.0] * len(pos), [m.Supply[k]] + [tb.buy[i] for i in pos.tolist()]) == 0
              for k, pos in supply.items()}
     _constraint(m, "material_supply", list(exprs), exprs)
 
@@ -540,7 +555,8 @@ def add_policy_counts(m) -> None:
     policy_min_sources[p]:  Σ_{o∈sel} Use[o,t] + Violation[p] >= limit
     Every counted offer has a Use decision; "in use" means Buy >= min_in_use (offer_min_order).
     """
-    _add_policies(m, COUNT_RULES, lambda m, p: (p.members, np.ones(len(p.members)), p.limit))
+    use = _use_vars(m)
+    _add_policies(m, COUNT_RULES, lambda p: ([1.0] * len(p.members), [use[i] for i in p.members.tolist()], p.limit))
 
 
 def add_policy_totals(m) -> None:
@@ -552,14 +568,9 @@ def add_policy_totals(m) -> None:
     risk prices (what the purchase budget line reads); co2e, water, waste per unit; risk =
     risk_score (risk points × quantity). T is one period, or every period for "horizon".
     """
-    def coefs(m, p):
-        return p.members, metric_weights(m.tables.op, p), p.limit
-    _add_policies(m, TOTAL_RULES, coefs)
-
-
-def _share_coefs(m, p: PolicyInstance):
-    """Members with coefficient 1 and the material's Supply with -limit (position -1)."""
-    return np.append(p.members, -1), np.append(np.ones(len(p.members)), -p.limit), 0.0
+    tb = m.tables
+    _add_policies(m, TOTAL_RULES, lambda p: (metric_weights(tb.op, p).tolist(),
+                                             [tb.buy[i] for i in p.members.tolist()], p.limit))
 
 
 def _never_binds(p: PolicyInstance) -> bool:
@@ -567,45 +578,43 @@ def _never_binds(p: PolicyInstance) -> bool:
     return p.is_max and ((p.kind == "share" and p.limit >= 1) or (p.kind == "count" and len(p.members) <= p.limit))
 
 
-def _add_policies(m, rules: tuple[str, str], coefs) -> None:
-    """One constraint component per rule, indexed by instance name; skips rows that cannot bind."""
+def _add_policies(m, rules: tuple[str, str], terms) -> None:
+    """One constraint component per rule, indexed by instance name; skips rows that cannot bind.
+
+    ``terms(p)`` gives an instance's row as (coefficients, variables, right-hand side), plain lists.
+    """
     tb = m.tables
     for rule in rules:
-        exprs, index = {}, []
+        exprs = {}
         for p in tb.policies:
-            if p.rule != rule:
+            if p.rule != rule or _never_binds(p):
                 continue
-            pos, c, rhs = coefs(m, p)
-            keep = c != 0
-            pos, c = pos[keep], c[keep]
+            coefs, variables, rhs = terms(p)
+            if 0.0 in coefs:  # zero terms (a zero metric weight or share limit) do not count below
+                kept = [(c, v) for c, v in zip(coefs, variables) if c]
+                coefs, variables = [c for c, _ in kept], [v for _, v in kept]
             # a max row with no positive term, or a min row with no negative term and rhs <= 0, always holds
-            if (p.is_max and not (c > 0).any() and rhs >= 0) or (not p.is_max and rhs <= 0 and not (c < 0).any()):
+            if p.is_max and rhs >= 0 and not any(c > 0 for c in coefs):
                 continue
-            if _never_binds(p):
+            if not p.is_max and rhs <= 0 and not any(c < 0 for c in coefs):
                 continue
-            if p.kind == "count" and not p.is_max and len(pos) < rhs and not p.soft:
+            n = len(variables)
+            if p.kind == "count" and not p.is_max and n < rhs and not p.soft:
                 tb.obstacles.append(Obstacle(
-                    f"policy_{rule}", p.name, f"{p.name}: only {len(pos)} offers can be in use, fewer than {rhs:g}",
-                    "Policies", p.row, amount=float(len(pos)), instance=p))
+                    f"policy_{rule}", p.name, f"{p.name}: only {n} offers can be in use, fewer than {rhs:g}",
+                    "Policies", p.row, amount=float(n), instance=p))
                 continue
-            if not len(pos) and not p.soft:
+            if not n and not p.soft:
                 tb.obstacles.append(Obstacle(
                     f"policy_{rule}", p.name, f"{p.name}: nothing is selected, so at least {rhs:g} cannot be reached",
                     "Policies", p.row, amount=0.0, instance=p))
                 continue
-            if p.kind == "count":
-                variables = [m.Use[k] for k in _keys(tb.op.iloc[pos])]
-            else:
-                variables = [tb.buy[i] if i >= 0 else m.Supply[p.material, int(p.period)] for i in pos]
-            coef = c.tolist()
             if p.soft:
-                variables.append(m.Violation[p.name])
-                coef.append(-1.0 if p.is_max else 1.0)
-            body = _linear(coef, variables)
+                coefs, variables = coefs + [-1.0 if p.is_max else 1.0], variables + [m.Violation[p.name]]
+            body = _linear(coefs, variables)
             exprs[p.name] = body <= rhs if p.is_max else body >= rhs
-            index.append(p.name)
             tb.policy_rows[p.name] = f"policy_{rule}"
-        _constraint(m, f"policy_{rule}", index, exprs)
+        _constraint(m, f"policy_{rule}", list(exprs), exprs)
 
 
 CONSTRAINT_FAMILIES = (

@@ -18,6 +18,7 @@ HiGHS's own console output is always off; progress goes to the caller's callback
 from __future__ import annotations
 
 import atexit
+import itertools
 import math
 import os
 import sys
@@ -171,8 +172,10 @@ def compile_model(model: pyo.ConcreteModel) -> Compiled:
     repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=ObjectiveSense.minimize)
     n = len(repn.columns)
     cost = repn.c.toarray().ravel() if repn.c.shape[0] else np.zeros(n)
-    lower = np.fromiter((-math.inf if v.lb is None else v.lb for v in repn.columns), float, n)
-    upper = np.fromiter((math.inf if v.ub is None else v.ub for v in repn.columns), float, n)
+    # both bounds in one call per column; None (no bound) becomes NaN, then infinite
+    bounds = np.fromiter(itertools.chain.from_iterable(v.bounds for v in repn.columns), float, 2 * n).reshape(n, 2)
+    lower = np.where(np.isnan(bounds[:, 0]), -math.inf, bounds[:, 0])
+    upper = np.where(np.isnan(bounds[:, 1]), math.inf, bounds[:, 1])
     integer = np.fromiter((v.is_integer() for v in repn.columns), bool, n)
     rhs = np.asarray(repn.rhs, dtype=float)
     kind = np.fromiter((r.bound_type for r in repn.rows), np.int8, len(repn.rows))
