@@ -7,6 +7,7 @@ the purchases, so that every plan (and the comparison of plans) defines them one
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import platform
 import time
@@ -70,6 +71,13 @@ def sha256(path: Path) -> str:
 def solve_file(path: Path, out: Path | None, options: Options, progress: solver.ProgressCallback | None = None,
                log: Callable[[str], None] = lambda s: None) -> Outcome:
     """Solve the workbook at ``path``; write the plan to ``out`` when there is one."""
+    try:
+        return _solve_file(path, out, options, progress, log)
+    finally:
+        gc.unfreeze()  # (see _solve_file) the model may be collected again once it is no longer used
+
+
+def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -> Outcome:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     book = read_workbook(path)
@@ -98,6 +106,9 @@ def solve_file(path: Path, out: Path | None, options: Options, progress: solver.
         outcome = Outcome("infeasible", checked, timings=timings, obstacles=e.obstacles)
         return _diagnose(outcome, path, out, None, limit, threads, log, t0, options.scenario)
     timings["build"] = time.perf_counter() - t
+    # The model's million objects live until the plan is written: out of the collector's sight, so
+    # that the full collections the compiler, extraction and writer trigger do not scan them each time.
+    gc.freeze()
     log(f"built the model in {timings['build']:.2f} s; solving (time limit {limit:g} s, gap {gap:g})")
     result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress)
     timings["solve"] = result.timings.get("total", 0.0)
