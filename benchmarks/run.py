@@ -321,15 +321,21 @@ class WorkerFailed(RuntimeError):
     pass
 
 
+EXIT_LEFT_RUNNING = 70  # planner.solver.EXIT_LEFT_RUNNING (not imported: the parent stays free of the planner)
+
+
 def spawn(kind: str, timeout: float | None = None, **kw) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, json.dumps(kw, default=str)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise WorkerFailed(f"{kind} {kw.get('path', '')}: stopped after {timeout:g} s") from None
+    lines = p.stdout.strip().splitlines()
+    if p.returncode == EXIT_LEFT_RUNNING and lines:  # the run returned, with a HiGHS that did not stop still in it
+        return {**json.loads(lines[-1]), "left_running": True}
     if p.returncode:
         raise WorkerFailed(f"{kind} {kw} failed:\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return json.loads(lines[-1])
 
 
 # --------------------------------------------------------------------------- the suite
@@ -366,7 +372,7 @@ def table(results: list[dict]) -> str:
         lines.append(f"| {r['instance']} {r['variant']} | {r['run']} | {r['rows']:,} | {r['cols']:,} | {r['binaries']:,} "
                      f"| {r['nnz']:,} | {imports} | {cell('read')} | {cell('validate')} | {cell('build')} | {cell('handoff')} "
                      f"| {cell('highs')} | {cell('duals')} | {cell('extract')} | {cell('write')} | {r['total']:.2f} "
-                     f"| {pipeline_ratio(r):.2f} | {fr} | {r['peak_mb']:,.0f} | {fmt_status(r['status'])}{gap} | {obj} |")
+                     f"| {pipeline_ratio(r):.2f} | {fr} | {r['peak_mb']:,.0f} | {fmt_status(r['status'])}{gap}{' (HiGHS left running)' if r.get('left_running') else ''} | {obj} |")
     return "\n".join(lines)
 
 
