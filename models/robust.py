@@ -53,10 +53,6 @@ class Commitments:
 
 # Second-stage variables whose last index is a period: shared with the reference scenario before a scenario starts.
 HISTORY = ("Buy", "Stock", "Release", "Shortfall", "SourceUse")
-# What fix_history fixes: shortfall and releases follow from these, and left free they absorb
-# the solver's tolerances (every term of a demand row fixed at values that meet it only to 1e-7
-# would make the row infeasible).
-FIXED_HISTORY = ("Buy", "Stock", "SourceUse")
 
 
 def build_robust(datas: dict[str, PlanData], probabilities: dict[str, float], risk_weight: float = 0.0,
@@ -137,32 +133,6 @@ def commitments_of(model) -> Commitments:
                        frozenset(k for k, v in use.items() if (v.value or 0) > 0.5))
 
 
-def fix_commitments(model, c: Commitments) -> None:
-    """Fix a deterministic model's (or block's) Build and Use to ``c``: 1 where committed, else 0.
-    A commitment the model has no variable for is one its data cannot deliver (it is dropped)."""
-    for k, v in model.Build.items():
-        v.fix(1 if k in c.builds else 0)
-    for k, v in model.Use.items():
-        v.fix(1 if k in c.contracts else 0)
-
-
-def fix_history(model, values: dict, before: int) -> None:
-    """Fix a deterministic model's purchases, stock and sources in use of periods before ``before``
-    to ``values`` (as in SolveResult.values: var name → Series; a missing value is 0), within each
-    variable's bounds. (A stock below a scenario's reserve, which can depend on the next period's
-    demand, is raised to it; the shortfall, left free, makes up the difference at its penalty.)"""
-    for var in FIXED_HISTORY:
-        known = values.get(var)
-        for k, v in getattr(model, var).items():
-            if k[-1] >= before:
-                continue
-            x = float(known.get(k, 0.0)) if known is not None else 0.0
-            if v.is_binary():
-                x = float(round(x))
-            lo, hi = v.lb, v.ub
-            v.fix(min(max(x, lo if lo is not None else x), hi if hi is not None else x))
-
-
 def fix_first_stage(model, c: Commitments) -> None:
     """Fix a robust model's Invest and Commit to ``c`` (what a deterministic plan committed to)."""
     for k, v in model.Invest.items():
@@ -171,10 +141,4 @@ def fix_first_stage(model, c: Commitments) -> None:
         v.fix(1 if k in c.contracts else 0)
 
 
-def scenario_cost(model, k: str) -> float:
-    """Block k's discounted total at the loaded values."""
-    return float(pyo.value(model.scenario[k].total_cost.expr))
-
-
-__all__ = ["Commitments", "build_robust", "commitments_of", "fix_commitments", "fix_first_stage", "fix_history", "scenario_cost",
-           "InfeasibleData"]
+__all__ = ["Commitments", "HISTORY", "InfeasibleData", "build_robust", "commitments_of", "fix_first_stage"]

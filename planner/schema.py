@@ -8,7 +8,7 @@ reference are all derived from these tables; no other module lists columns by ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 TEMPLATE_VERSION = "1.0"
 

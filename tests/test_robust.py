@@ -6,7 +6,6 @@ Each case is a real workbook solved by the real CLI; the optima are worked out i
 from __future__ import annotations
 
 import json
-import math
 
 import pandas as pd
 import pytest
