@@ -24,6 +24,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/planner validate inputs/example.xlsx
 	$(BIN)/planner solve inputs/example.xlsx -o outputs/example-plan.xlsx
+	$(BIN)/planner stress outputs/example-plan.xlsx --scenario china-ban-2027-2029 -o outputs/example-stress.xlsx
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q

@@ -7,9 +7,9 @@ knows which scenario comes is shared:
 
 ==============  =============================================================================
 first stage     ``Invest[s, b]``: build candidate s in period b;
-                ``Commit[o, t]``: offer o in use in period t (a contract: every offer with an
-                in-use decision, i.e. a minimum order, a contract cost, or counted by a
-                sources rule)
+                ``Commit[o, t]``: contract o in use in period t (an offer with a minimum
+                order or a contract cost; offers in use only for a sources rule are spot
+                purchases, decided per scenario)
 second stage    everything else, per scenario
 ==============  =============================================================================
 
@@ -81,20 +81,21 @@ def build_robust(datas: dict[str, PlanData], probabilities: dict[str, float], ri
         raise InfeasibleData(obstacles)
 
     builds = sorted({i for k in names for i in m.scenario[k].Build.keys()}, key=str)
-    contracts = sorted({i for k in names for i in m.scenario[k].Use.keys()}, key=str)
+    contracts = sorted({i for k in names for i in _contracts(m.scenario[k])}, key=str)
     m.BUILD_OPTIONS = pyo.Set(initialize=builds, dimen=2, ordered=True)
     m.CONTRACT_OPTIONS = pyo.Set(initialize=contracts, dimen=3, ordered=True)
     m.Invest = pyo.Var(m.BUILD_OPTIONS, domain=pyo.Binary)
     m.Commit = pyo.Var(m.CONTRACT_OPTIONS, domain=pyo.Binary)
 
-    def link(name, first, local):
-        index = [(k, *i) for k in names for i in getattr(m.scenario[k], local).keys()]
+    def link(name, first, local, keys=None):
+        keys = keys or (lambda b: getattr(b, local).keys())
+        index = [(k, *i) for k in names for i in keys(m.scenario[k])]
         iset = pyo.Set(initialize=index, dimen=len(index[0]) if index else 1, ordered=True)
         m.add_component(f"{name}_index", iset)
         m.add_component(name, pyo.Constraint(iset, rule=lambda _, k, *i: getattr(m.scenario[k], local)[i] - first[i] == 0))
 
     link("robust_build", m.Invest, "Build")
-    link("robust_contract", m.Commit, "Use")
+    link("robust_contract", m.Commit, "Use", _contracts)
     _history(m, names, starts or {})
 
     costs = {k: m.scenario[k].total_cost.expr for k in names}
@@ -124,13 +125,22 @@ def _history(m, names: list[str], starts: dict[str, int]) -> None:
     m.history_reference = ref
 
 
+def _contracts(block) -> list[tuple]:
+    """The Use keys of a block's contract offers (a minimum order or a contract cost)."""
+    op = block.tables.op
+    sel = op[op["has_use"].to_numpy() & op["contract"].to_numpy()]
+    return list(zip(sel["source"].tolist(), sel["material"].tolist(), sel["period"].astype(int).tolist()))
+
+
 def commitments_of(model) -> Commitments:
     """The first-stage decisions at the values loaded in a robust model, or in a deterministic model
     (its Build and Use)."""
     build = model.Invest if hasattr(model, "Invest") else model.Build
-    use = model.Commit if hasattr(model, "Commit") else model.Use
-    return Commitments(frozenset(k for k, v in build.items() if (v.value or 0) > 0.5),
-                       frozenset(k for k, v in use.items() if (v.value or 0) > 0.5))
+    if hasattr(model, "Commit"):
+        contracts = frozenset(k for k, v in model.Commit.items() if (v.value or 0) > 0.5)
+    else:
+        contracts = frozenset(k for k in _contracts(model) if (model.Use[k].value or 0) > 0.5)
+    return Commitments(frozenset(k for k, v in build.items() if (v.value or 0) > 0.5), contracts)
 
 
 def fix_first_stage(model, c: Commitments) -> None:

@@ -100,7 +100,7 @@ class ModelTables:
     op          one row per Buy variable (the order of ``buy``): offer attributes, ``period``,
                 ``unit_cost``, ``tariff``, ``price`` (unit cost × (1 + tariff)), ``capacity``,
                 ``source_capacity``, ``demand``, ``bound``, ``discount``, ``candidate``,
-                ``has_use``, ``has_source_use``, ``min_in_use``
+                ``has_use``, ``has_source_use``, ``min_in_use``, ``contract`` (min order or contract cost)
     stock       one row per Stock variable (see :func:`_stock_table`)
     builds      one row per Build variable: ``source``, ``period``, ``build_cost``,
                 ``lead_time``, ``discount``
@@ -206,6 +206,9 @@ def _tables(data: PlanData) -> ModelTables:
     op["min_in_use"] = np.minimum(np.where(min_order > 0, min_order, np.where(at_least, IN_USE_FRACTION * op["bound"], 0.0)),
                                   op["bound"])
     op["has_source_use"] = op["fixed_cost"].to_numpy() > 0
+    # a contract: an offer whose use commits the buyer (a minimum order or a contract cost), as
+    # opposed to one with an in-use decision only because a sources rule counts it
+    op["contract"] = (min_order > 0) | (op["contract_cost"].to_numpy() > 0)
     return ModelTables(op=op, builds=builds, demand=demand, policies=policies, stock=stock)
 
 

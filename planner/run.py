@@ -303,16 +303,17 @@ COMMITMENT_COLUMNS = ("commitment", "source", "material", "period", "min_order",
 def commitments_table(model, values: dict[str, pd.Series]) -> pd.DataFrame:
     """What the plan commits to before supply is known: candidate builds, and offers in use.
 
-    An offer has an in-use decision when it has a minimum order or a contract cost or is counted
-    by a sources rule; ``contract`` rows are those in use in a period (the contract is signed for
-    that period). ``planner stress`` and robust plans hold these fixed.
+    A contract is an offer with a minimum order or a contract cost; ``contract`` rows are those in
+    use in a period (the contract is signed for that period). Offers whose in-use decision only
+    serves a sources rule are not commitments: any offer without terms can be bought spot.
+    ``planner stress`` and robust plans hold these fixed.
     """
     tb = model.tables
     use = _series(values.get("Use"))
     op = tb.op[tb.op["has_use"].to_numpy()]
     # the Use variable is indexed by these rows in this order (models.sourcing._declare)
     assert len(use) == len(op), (len(use), len(op))
-    chosen = op[use.to_numpy(dtype=float) > 0.5]
+    chosen = op[(use.to_numpy(dtype=float) > 0.5) & op["contract"].to_numpy()]
     contracts = pd.DataFrame({"commitment": "contract", "source": chosen["source"], "material": chosen["material"],
                               "period": chosen["period"].astype(int), "min_order": chosen["min_order"],
                               "contract_cost": chosen["contract_cost"], "build_cost": np.nan})

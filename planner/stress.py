@@ -6,8 +6,10 @@ keeps those commitments, applies a scenario of the plan's embedded inputs (a ban
 tariff, a demand surge), and re-optimises only what can still change:
 
 - **Commitments are fixed.** Every ``Build`` decision as in the plan (built where it built,
-  unbuilt elsewhere, even where building would now help); every ``Use`` decision as in the
-  plan (a contract signed stays signed, none is added). A contract whose offer the scenario
+  unbuilt elsewhere, even where building would now help); every contract (an offer with a
+  minimum order or a contract cost) in use as in the plan (a contract signed stays signed,
+  none is added). Offers without such terms are spot purchases and stay free, also where a
+  sources rule counts them. A contract whose offer the scenario
   cuts to nothing has no decision left in the stressed model: it cannot deliver (force
   majeure) and its contract cost is not charged. An offer the scenario gives a minimum order
   or contract cost it did not have had no decision in the plan and is left free.
@@ -312,7 +314,11 @@ def hold(model, base: BasePlan, data: PlanData, run: StressRun) -> str:
         notes.append(f"the build of {s} in {b} is no longer possible under the scenario; it is taken as not built")
     new = _new_decisions(base.checked.data, data)
     use_keys = set(model.Use.keys())
+    op = model.tables.op
+    terms = set(_keys_of(op[op["has_use"].to_numpy() & op["contract"].to_numpy()]))  # the contract offers
     for k, v in model.Use.items():
+        if k not in terms:
+            continue  # in use only for a sources rule: bought spot, free to change
         if k in base.contracts:
             v.fix(1.0)
         elif (k[0], k[1]) not in new:
@@ -362,6 +368,10 @@ def _spans(periods: list[int]) -> str:
             out.append(str(t) if t == first else f"{first}–{t}")
             first = None
     return ", ".join(out)
+
+
+def _keys_of(op: pd.DataFrame) -> list[tuple[str, str, int]]:
+    return list(zip(op["source"].tolist(), op["material"].tolist(), op["period"].astype(int).tolist()))
 
 
 def _new_decisions(base: PlanData, data: PlanData) -> set[tuple[str, str]]:

@@ -280,6 +280,26 @@ def test_the_three_scenarios_exist(rows):
         assert len(probabilities) == 1 and 0 < probabilities.pop() <= 1, name
 
 
+def test_heavy_rare_earths_keep_a_reserve_that_fits(rows):
+    """Dy and Tb keep months of next-year demand in stock (the National Defense Stockpile idea), the
+    reserve fits max_stock every year, and the scenario probabilities leave the base a share."""
+    stock = {r["material"]: r for r in rows["Stockpile"]}
+    assert {"Dy", "Tb"} <= set(stock)
+    demand = defaultdict(dict)
+    for d in rows["Demand"]:
+        demand[d["material"]][d["period"]] = d["quantity"]
+    for m, r in stock.items():
+        assert r["initial_stock"] <= r["max_stock"], m
+        by_year = [demand[m][t] for t in sorted(demand[m])]
+        ahead = by_year[1:] + by_year[-1:]
+        need = [r["min_reserve"] * q for q in ahead] if r["reserve_unit"] == "periods" else [r["min_reserve"]]
+        assert max(need) <= r["max_stock"], m
+    for m in ("Dy", "Tb"):
+        assert stock[m]["reserve_unit"] == "periods" and stock[m]["min_reserve"] >= 0.25
+    given = {s["scenario"]: s["probability"] for s in rows["Scenarios"]}
+    assert 0 < 1 - sum(given.values()) < 1
+
+
 # --------------------------------------------------------------------------- the real pipeline
 
 def test_example_validates_cleanly(rows):

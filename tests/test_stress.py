@@ -248,6 +248,23 @@ def test_a_candidate_not_built_stays_unbuilt(tmp_path):
 
 # --------------------------------------------------------------------------- (4) comparable with the plan
 
+def test_an_offer_counted_by_a_sources_rule_is_not_a_contract(tmp_path):
+    """A, 100 t in 2026 and 2027; CHEAP (CN) at 10 and SPOT (JP) at 30, neither with a minimum order
+    or contract cost; a rule 'at least 1 source in use' gives both an in-use decision. Plan: CHEAP
+    only (2,000), no commitments. Ban CHEAP in 2027: SPOT is a spot purchase, not an unsigned
+    contract, so it supplies 2027: 1,000 + 3,000 = 4,000 and no shortfall."""
+    offers = [{"source": "CHEAP", "material": "A", "unit_cost": 10}, {"source": "SPOT", "material": "A", "unit_cost": 30}]
+    demand = [{"material": "A", "period": t, "quantity": 100} for t in (2026, 2027)]
+    rows = book(offers, demand, sources=SOURCES, policies=[{"policy": "one", "rule": "min_sources", "limit": 1}])
+    rows["Scenarios"] = [ban("ban-2027")]
+    plan = solved(tmp_path, rows)
+    assert table(plan, "Commitments").empty
+    result, payload = run("stress", plan, "--scenario", "ban-2027", "-o", tmp_path / "s.xlsx", "--json", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert close(payload["objective"], 4000)
+    assert close(table(tmp_path / "s.xlsx", "Stress")["stressed_shortfall"].astype(float).sum(), 0)
+
+
 def test_compare_plan_with_stressed(contract_plan, tmp_path):
     """`planner compare PLAN STRESSED` takes the stressed plan: total cost 3,000 against 11,800."""
     stressed = tmp_path / "stressed.xlsx"
