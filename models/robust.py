@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from .data import PlanData
-from .sourcing import InfeasibleData, Obstacle, populate
+from .sourcing import InfeasibleData, Obstacle, contract_keys, populate
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def build_robust(datas: dict[str, PlanData], probabilities: dict[str, float], ri
         raise InfeasibleData(obstacles)
 
     builds = sorted({i for k in names for i in m.scenario[k].Build.keys()}, key=str)
-    contracts = sorted({i for k in names for i in _contracts(m.scenario[k])}, key=str)
+    contracts = sorted({i for k in names for i in contract_keys(m.scenario[k])}, key=str)
     m.BUILD_OPTIONS = pyo.Set(initialize=builds, dimen=2, ordered=True)
     m.CONTRACT_OPTIONS = pyo.Set(initialize=contracts, dimen=3, ordered=True)
     m.Invest = pyo.Var(m.BUILD_OPTIONS, domain=pyo.Binary)
@@ -95,7 +95,7 @@ def build_robust(datas: dict[str, PlanData], probabilities: dict[str, float], ri
         m.add_component(name, pyo.Constraint(iset, rule=lambda _, k, *i: getattr(m.scenario[k], local)[i] - first[i] == 0))
 
     link("robust_build", m.Invest, "Build")
-    link("robust_contract", m.Commit, "Use", _contracts)
+    link("robust_contract", m.Commit, "Use", contract_keys)
     _history(m, names, starts or {})
 
     costs = {k: m.scenario[k].total_cost.expr for k in names}
@@ -125,13 +125,6 @@ def _history(m, names: list[str], starts: dict[str, int]) -> None:
     m.history_reference = ref
 
 
-def _contracts(block) -> list[tuple]:
-    """The Use keys of a block's contract offers (a minimum order or a contract cost)."""
-    op = block.tables.op
-    sel = op[op["has_use"].to_numpy() & op["contract"].to_numpy()]
-    return list(zip(sel["source"].tolist(), sel["material"].tolist(), sel["period"].astype(int).tolist()))
-
-
 def commitments_of(model) -> Commitments:
     """The first-stage decisions at the values loaded in a robust model, or in a deterministic model
     (its Build and Use)."""
@@ -139,7 +132,7 @@ def commitments_of(model) -> Commitments:
     if hasattr(model, "Commit"):
         contracts = frozenset(k for k, v in model.Commit.items() if (v.value or 0) > 0.5)
     else:
-        contracts = frozenset(k for k in _contracts(model) if (model.Use[k].value or 0) > 0.5)
+        contracts = frozenset(k for k in contract_keys(model) if (model.Use[k].value or 0) > 0.5)
     return Commitments(frozenset(k for k, v in build.items() if (v.value or 0) > 0.5), contracts)
 
 

@@ -304,6 +304,13 @@ def _keys(op: pd.DataFrame, mask=None) -> list[tuple]:
     return list(zip(sel["source"].tolist(), sel["material"].tolist(), sel["period"].astype(int).tolist()))
 
 
+def contract_keys(m) -> list[tuple]:
+    """The Use keys (source, material, period) of the contract offers: a minimum order or a contract
+    cost. What plans commit to, stress tests hold and robust plans share (not the offers with a Use
+    only because a sources rule counts them: those are spot purchases)."""
+    return _keys(m.tables.op, m.tables.op["contract"].to_numpy())
+
+
 def _use_vars(m) -> list:
     """The Use variable of each op row, by position (None where the offer-period has no Use decision)."""
     use = iter(m.Use.values())  # in the order of op's has_use rows (USE_OFFER_PERIODS)
@@ -702,12 +709,18 @@ def add_objective(m) -> None:
 
 def cost_components(m, discounted: bool = True) -> dict[str, float]:
     """Each cost component at the values loaded in the model's variables, discounted or not."""
-    out = {}
-    for name, _ in COST_COMPONENTS:
+    table = cost_table(m)
+    return dict(zip(table["name"], table["discounted" if discounted else "undiscounted"]))
+
+
+def cost_table(m) -> pd.DataFrame:
+    """name, label, discounted, undiscounted of each cost component at the loaded values (one read of each variable)."""
+    rows = []
+    for name, label in COST_COMPONENTS:
         unit, disc, variables = m.tables.cost_terms[name]
-        x = np.array([v.value or 0.0 for v in variables], dtype=float)
-        out[name] = float((np.asarray(unit, dtype=float) * (disc if discounted else 1.0) * x).sum())
-    return out
+        cost = np.asarray(unit, dtype=float) * np.array([v.value or 0.0 for v in variables], dtype=float)
+        rows.append((name, label, float((cost * disc).sum()), float(cost.sum())))
+    return pd.DataFrame(rows, columns=["name", "label", "discounted", "undiscounted"])
 
 
 def purchases(m, buy: pd.Series) -> pd.DataFrame:

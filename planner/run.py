@@ -20,7 +20,7 @@ import pandas as pd
 
 from models.data import PlanData
 from models.metrics import METRICS
-from models.sourcing import COST_COMPONENTS, InfeasibleData, build_model, cost_components, policy_results, purchases
+from models.sourcing import InfeasibleData, build_model, cost_table, policy_results, purchases
 
 from . import __version__, numerics, policy_costs, scenarios, solver
 from .diagnose import Diagnosis, diagnosis_path, explain, write_diagnosis
@@ -182,13 +182,7 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
     kpis = _kpis(bought, demand, data, stock)
     violation = _series(result.values.get("Violation"))
     pol = policy_results(model, buy, violation, result.shadow_prices)
-    components = cost_components(model)
-    undiscounted = cost_components(model, discounted=False)
-    costs = pd.DataFrame({
-        "component": [label for _, label in COST_COMPONENTS],
-        "discounted": [components[name] for name, _ in COST_COMPONENTS],
-        "undiscounted": [undiscounted[name] for name, _ in COST_COMPONENTS],
-    })
+    costs = cost_table(model).drop(columns="name").rename(columns={"label": "component"})
     costs.loc[len(costs)] = ["Total", costs["discounted"].sum(), costs["undiscounted"].sum()]
 
     proven = result.status == "optimal"

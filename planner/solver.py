@@ -368,7 +368,7 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
         t = time.perf_counter()
         y = _fixed_lp_duals(h, c, x)
         if y is not None:
-            result.duals = _row_series(c, c.scaling.duals(y), model, prefix="policy_")  # what shadow prices read
+            result.duals = _policy_duals(c, c.scaling.duals(y), model)
             result.shadow_prices = shadow_prices(model, result.duals, result.values["Buy"])
         timings["duals"] = time.perf_counter() - t
     result.timings["total"] = time.perf_counter() - t0
@@ -465,24 +465,17 @@ def _load(c: Compiled, x: np.ndarray) -> None:
         v.set_value(round(val) if v.is_integer() else val, skip_validation=True)
 
 
-def _row_series(c: Compiled, y: np.ndarray, model: pyo.ConcreteModel | None = None,
-                prefix: str | None = None) -> dict[str, pd.Series]:
-    """Row values by constraint component; with ``prefix``, only components whose name starts with it
-    (found from the model's components, not row by row: ~3x faster on 50k rows)."""
+def _policy_duals(c: Compiled, y: np.ndarray, model: pyo.ConcreteModel) -> dict[str, pd.Series]:
+    """Row values of the policy constraints (``policy_*``), by component and index. The rows are
+    found from those components, not by asking each of the model's rows for its own (~3x faster)."""
+    where = {id(cd): (comp.name, k) for comp in model.component_objects(pyo.Constraint, active=True)
+             if comp.name.startswith("policy_") for k, cd in comp.items()}
     by: dict[str, tuple[list, list]] = {}
-    if prefix is not None and model is not None:
-        where = {id(cd): (comp.name, k) for comp in model.component_objects(pyo.Constraint, active=True)
-                 if comp.name.startswith(prefix) for k, cd in comp.items()}
-        for r, val in zip(c.repn.rows, y.tolist()):
-            hit = where.get(id(r.constraint))
-            if hit is not None:
-                keys, vals = by.setdefault(hit[0], ([], []))
-                keys.append(hit[1])
-                vals.append(val)
-    else:
-        for r, val in zip(c.repn.rows, y.tolist()):
-            keys, vals = by.setdefault(r.constraint.parent_component().name, ([], []))
-            keys.append(r.constraint.index())
+    for r, val in zip(c.repn.rows, y.tolist()):
+        hit = where.get(id(r.constraint))
+        if hit is not None:
+            keys, vals = by.setdefault(hit[0], ([], []))
+            keys.append(hit[1])
             vals.append(val)
     return {name: pd.Series(vals, index=pd.MultiIndex.from_tuples(keys) if isinstance(keys[0], tuple) else pd.Index(keys),
                             dtype=float, name=name)

@@ -42,7 +42,7 @@ import pyomo.environ as pyo
 import python_calamine
 
 from models.data import PlanData
-from models.sourcing import InfeasibleData, build_model
+from models.sourcing import InfeasibleData, build_model, contract_keys
 
 from . import batch, scenarios, solver
 from .compare import _facts, _table
@@ -314,8 +314,7 @@ def hold(model, base: BasePlan, data: PlanData, run: StressRun) -> str:
         notes.append(f"the build of {s} in {b} is no longer possible under the scenario; it is taken as not built")
     new = _new_decisions(base.checked.data, data)
     use_keys = set(model.Use.keys())
-    op = model.tables.op
-    terms = set(_keys_of(op[op["has_use"].to_numpy() & op["contract"].to_numpy()]))  # the contract offers
+    terms = set(contract_keys(model))
     for k, v in model.Use.items():
         if k not in terms:
             continue  # in use only for a sources rule: bought spot, free to change
@@ -368,10 +367,6 @@ def _spans(periods: list[int]) -> str:
             out.append(str(t) if t == first else f"{first}–{t}")
             first = None
     return ", ".join(out)
-
-
-def _keys_of(op: pd.DataFrame) -> list[tuple[str, str, int]]:
-    return list(zip(op["source"].tolist(), op["material"].tolist(), op["period"].astype(int).tolist()))
 
 
 def _new_decisions(base: PlanData, data: PlanData) -> set[tuple[str, str]]:
