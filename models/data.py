@@ -101,22 +101,24 @@ class PlanData:
         return self.settings.base_period if self.settings.base_period is not None else self.periods[0]
 
     def reserve(self) -> pd.DataFrame:
-        """The least stock at the end of each period, per stocked material: material, period, reserve.
-
-        A reserve in periods is that many times the next period's demand (the last period's
-        own demand for the last period; no demand counts as 0).
+        """The least stock at the end of each period, per stocked material, in period order:
+        material, period, demand, ahead (the next period's demand; the last period's own for the
+        last period; no demand counts as 0), reserve (min_reserve, or min_reserve × ahead for a
+        reserve in periods).
         """
         st = self.stockpiles
         rows = pd.DataFrame({"material": np.repeat(st.index.to_numpy(), len(self.periods)),
                              "period": np.tile(np.asarray(self.periods), len(st))})
-        if st.empty:
-            return rows.assign(reserve=np.zeros(0))
         dem = self.demand.groupby(["material", "period"])["quantity"].sum()
-        nxt = np.minimum(rows["period"].to_numpy() + 1, self.periods[-1])
-        ahead = dem.reindex(pd.MultiIndex.from_arrays([rows["material"], nxt])).fillna(0.0).to_numpy(dtype=float)
+
+        def demand_in(periods) -> np.ndarray:
+            return dem.reindex(pd.MultiIndex.from_arrays([rows["material"], periods])).fillna(0.0).to_numpy(dtype=float)
+
+        rows["demand"] = demand_in(rows["period"])
+        rows["ahead"] = demand_in(np.minimum(rows["period"].to_numpy() + 1, self.periods[-1]))
         k = st["min_reserve"].reindex(rows["material"]).to_numpy(dtype=float)
         periods = (st["reserve_unit"] == "periods").reindex(rows["material"]).to_numpy(dtype=bool)
-        return rows.assign(reserve=np.where(periods, k * ahead, k))
+        return rows.assign(reserve=np.where(periods, k * rows["ahead"].to_numpy(), k))
 
     def discount(self, period: int) -> float:
         """Factor that brings a cost in ``period`` back to the base period."""

@@ -215,7 +215,7 @@ def _tables(data: PlanData) -> ModelTables:
 def _stock_table(data: PlanData) -> pd.DataFrame:
     r"""One row per stocked material and period: the Stock variable's bounds and costs.
 
-    reserve     least end-of-period stock (PlanData.reserve), the variable's lower bound
+    reserve     least end-of-period stock (PlanData.reserve, with demand and ahead), the variable's lower bound
     max_stock   its upper bound (NaN = unlimited)
     opening     the initial stock for the first period (NaN afterwards: the previous Stock)
     useful      the most a purchase of the material in the period can be used for: the demand
@@ -225,12 +225,10 @@ def _stock_table(data: PlanData) -> pd.DataFrame:
     """
     st = data.stockpiles
     cols = ["material", "period", "reserve", "max_stock", "opening", "holding_cost", "release_cost", "discount",
-            "demand", "useful", "row"]
+            "demand", "ahead", "useful", "row"]
     if st.empty:
         return pd.DataFrame(columns=cols)
     t = data.reserve()
-    dem = data.demand.groupby(["material", "period"])["quantity"].sum()
-    t["demand"] = dem.reindex(pd.MultiIndex.from_arrays([t["material"], t["period"]])).fillna(0.0).to_numpy(dtype=float)
     for c in ("max_stock", "holding_cost", "release_cost", "row"):
         t[c] = st[c].reindex(t["material"]).to_numpy()
     first = t["period"].to_numpy() == data.periods[0]
@@ -242,6 +240,7 @@ def _stock_table(data: PlanData) -> pd.DataFrame:
     later_reserve = g["reserve"].transform(lambda x: x[::-1].cummax()[::-1])
     t["useful"] = np.fmin(rest + later_reserve, t["demand"] + t["max_stock"].astype(float))
     return t[cols]
+
 
 def _declare(m: pyo.ConcreteModel) -> None:
     """Sets and variables (see the module docstring)."""

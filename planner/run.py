@@ -275,7 +275,7 @@ def stock_table(model, values: dict[str, pd.Series], op: pd.DataFrame, demand: p
     bought = op.groupby(["material", "period"])["quantity"].sum().reindex(keys).fillna(0.0).to_numpy()
     short = demand.set_index(["material", "period"])["shortfall"].reindex(keys).fillna(0.0).to_numpy()
     supplied = st["demand"].to_numpy(dtype=float) - short
-    nxt = st.groupby("material", sort=False)["demand"].shift(-1).fillna(st["demand"]).to_numpy(dtype=float)
+    nxt = st["ahead"].to_numpy(dtype=float)
     release = _series(values.get("Release")).reindex(keys).fillna(0.0).to_numpy(dtype=float)
     closing, bought = _clean(closing), _clean(bought)
     return pd.DataFrame({
