@@ -496,6 +496,11 @@ def _describe(plan: PlanResult, run: StressRun, base: BasePlan, settings, held: 
     plan.facts[labels.index("plan")] = ("plan", f"{settings.plan_name}: stress test under {run.scenario}")
 
 
+def _qty(q: float) -> str:
+    """A quantity to read: tonnes of a bulk material whole, a few tonnes of Tb to a decimal."""
+    return f"{q:,.0f}" if abs(q) >= 100 else f"{q:,.1f}".rstrip("0").rstrip(".")
+
+
 def digest(run: StressRun, base: BasePlan) -> list[str]:
     """A few lines for stdout: status, extra cost, shortfall and reserve drawn per material, notes."""
     r, plan = run.result, run.plan
@@ -509,13 +514,13 @@ def digest(run: StressRun, base: BasePlan) -> list[str]:
              f"{costs['stressed_discounted']:,.0f} stressed, discounted); purchases "
              f"{run.stress['extra_cost'].sum():+,.0f} {cur} (undiscounted)"]
     planned_short = run.stress.groupby("material", sort=False)["planned_shortfall"].sum()
-    short = ", ".join(f"{m} {q:,.6g} {unit}" + (f" (planned {planned_short[m]:,.6g})" if planned_short[m] > TOL else "")
-                      for m, q in run.shortfall().items())
-    lines.append(f"  shortfall: {short}")
-    drawn = run.reserve_drawn()
+    short = ", ".join(f"{m} {_qty(q)} {unit}" + (f" (planned {_qty(planned_short[m])})" if planned_short[m] > TOL else "")
+                      for m, q in run.shortfall().items() if q > TOL or planned_short[m] > TOL)
+    lines.append(f"  shortfall: {short or 'none'}")
+    drawn = {m: (q, t) for m, (q, t) in run.reserve_drawn().items() if q > TOL}
     if drawn:
         lines.append("  reserve drawn (planned − stressed closing stock, largest): "
-                     + ", ".join(f"{m} {q:,.6g} {unit} in {t}" if q > TOL else f"{m} none" for m, (q, t) in drawn.items()))
+                     + ", ".join(f"{m} {_qty(q)} {unit} in {t}" for m, (q, t) in drawn.items()))
     lines += [f"  note: {n}" for n in run.notes]
     lines += [f"  warning: {w}" for w in plan.warnings]
     if run.path:
