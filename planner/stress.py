@@ -257,7 +257,7 @@ def stress(base: BasePlan, name: str, out: Path | None, time_limit_s: float | No
              "scenario": name, "scenario_edits": f"{applied.summary()} (see the Scenario sheet)"}
     plan = extract(model, result, data, facts, timings)
     plan.scenario_edits, plan.scenario_changes = applied.edits, applied.changes
-    run.stress = stress_table(base, plan, data, run.start, run.cell_notes)
+    run.stress = stress_table(base, plan, data, run.start, run.end, run.cell_notes)
     run.stress_costs = cost_table(base, plan)
     plan.extra_sheets += [("Stress", run.stress), ("StressCosts", run.stress_costs)]
     _describe(plan, run, base, settings, held)
@@ -409,9 +409,11 @@ def _diagnose(run: StressRun, base: BasePlan, data: PlanData, obstacles, model, 
 
 # --------------------------------------------------------------------------- tables
 
-def stress_table(base: BasePlan, plan: PlanResult, data: PlanData, start: int,
+def stress_table(base: BasePlan, plan: PlanResult, data: PlanData, start: int, end: int,
                  cell_notes: dict[tuple[str, int], list[str]]) -> pd.DataFrame:
     """One row per material and period of the horizon: planned against stressed.
+
+    phase = history (held, before ``start``), disruption (``start`` to ``end``), or after.
 
     cost = quantity × unit cost × (1 + tariff), undiscounted; reserve = closing stock (blank for
     materials without stock); reserve_drawn = planned − stressed closing (positive when drawn);
@@ -442,7 +444,8 @@ def stress_table(base: BasePlan, plan: PlanResult, data: PlanData, start: int,
     planned_cost, stressed_cost = per(base.purchases, "cost"), per(stressed, "cost")
     out = pd.DataFrame({
         "material": keys.get_level_values(0), "period": keys.get_level_values(1).astype(int),
-        "phase": np.where(keys.get_level_values(1) < start, "history (held)", "disruption"),
+        "phase": np.select([keys.get_level_values(1) < start, keys.get_level_values(1) <= end],
+                           ["history (held)", "disruption"], "after"),
         "demand": dem["quantity"].reindex(keys).fillna(0.0).to_numpy(dtype=float),
         "planned_bought": per(base.purchases, "quantity"), "stressed_bought": per(plan.purchases, "quantity"),
         "planned_shortfall": per(base.shortfalls, "shortfall"), "stressed_shortfall": per(plan.shortfalls, "shortfall"),

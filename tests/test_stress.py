@@ -206,6 +206,7 @@ def test_reserve_bought_before_the_ban_is_drawn(tmp_path):
     stock = table(out, "Stock")
     assert close(cell(stock, "A", 2027, "drawn"), 20)
     assert "reserve drawn" in result.stdout and "A 20 t in 2027" in result.stdout
+    assert s.set_index("period")["phase"].to_dict() == {2026: "history (held)", 2027: "disruption", 2028: "after"}
     # compare shows the lowest reserve cover: 12 × 20 / 100 = 2.4 months planned, 0 under the ban
     result, _ = run("compare", plan, out, "-o", tmp_path / "cmp.xlsx")
     assert result.exit_code == 0, result.output
