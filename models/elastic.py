@@ -57,7 +57,9 @@ TIERS = ("demand", "capacity", "rules", "policy")  # the order in which they are
 
 
 def relaxed_data(data: PlanData) -> PlanData:
-    """The data with capacities unlimited, hard demand short-able and hard policies soft, all at no cost."""
+    """The data with capacities and stock ceilings unlimited, hard demand short-able and hard policies soft,
+    all at no cost. (A reserve above its ceiling is a data check of the sourcing model; with stock
+    disposable, a ceiling can bind nothing else.)"""
     demand = data.demand.assign(shortage_penalty=data.demand["shortage_penalty"].fillna(0.0))
     policies = data.policies.assign(penalty=data.policies["penalty"].where(data.policies["soft"], 0.0), soft=True)
     return dataclasses.replace(
@@ -66,6 +68,7 @@ def relaxed_data(data: PlanData) -> PlanData:
         offer_periods=data.offer_periods.assign(capacity=np.nan),
         source_periods=data.source_periods.assign(capacity=np.nan),
         demand=demand, policies=policies,
+        stockpiles=data.stockpiles.assign(max_stock=np.nan),
     )
 
 

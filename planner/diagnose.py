@@ -245,6 +245,8 @@ class Words:
                            f"Demand for {self.material(mat)} in {t} (Demand row {o.row}) exceeds all available "
                            f"capacity by {number(q - most)} {self.q} ({number(q)} {self.q} asked, at most "
                            f"{number(most)} {self.q} can be bought)", q - most, self.q)
+        if o.instance is None:  # any other limit found while building (a reserve above max_stock) says what it is
+            return Finding("capacity", o.sheet, o.row, f"{o.message} ({o.sheet} row {o.row})", o.amount, self.q)
         return self.policy(o.instance, o.amount or 0.0, "data check")
 
     def unreachable_demand(self, mat, t, q, row, short) -> Finding:

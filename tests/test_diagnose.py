@@ -51,6 +51,15 @@ def test_demand_above_all_capacity_is_a_data_check(tmp_path, small_rows):
     assert item["message"] in result.stdout
 
 
+def test_a_reserve_above_its_ceiling_is_a_data_check(tmp_path, small_rows):
+    # Dy: half a period of next-period demand (10 t) = 5 t at the end of each year, but room for 2 t
+    small_rows["Stockpile"] = [{"material": "Dy", "reserve_unit": "periods", "min_reserve": 0.5, "max_stock": 2}]
+    result, payload = diagnose(tmp_path, small_rows)
+    assert [(i["sheet"], i["row"], i["found_by"], i["amount"]) for i in payload["diagnosis"]] == \
+        [("Stockpile", 2, "data check", 2.0)] * 2
+    assert "Dy in 2026: the reserve 5 exceeds max_stock 2 (Stockpile row 2)" in result.stdout
+
+
 def test_a_share_no_plan_can_reach(tmp_path, small_rows):
     # domestic NdPr ≥ 90% in 2027; MP, the only domestic NdPr offer, sells at most 80 of the 100 t → 80%
     small_rows["Policies"].append({"policy": "min-domestic", "rule": "min_share", "selection": "bloc=domestic",
