@@ -4,8 +4,8 @@ Paths, each on a freshly built model of the same data:
 
 - ``appsi_highs``   Pyomo's APPSI HiGHS interface (``SolverFactory("appsi_highs")``)
 - ``highs``         Pyomo's contrib HiGHS interface (``SolverFactory("highs")``)
-- ``passModel``     ``planner.solver.solve``: Pyomo's LinearStandardFormCompiler, then one
-                    ``highspy.Highs.passModel`` call; values mapped back, loaded and
+- ``passModel``     ``planner.solver.solve``: ``planner.standard_form`` (the model's rows read
+                    directly), then one ``highspy.Highs.passModel`` call; values mapped back, loaded and
                     verified, duals off for a like-for-like comparison
 
 For each: wall time from the built model to the values available, HiGHS's own run time

@@ -137,8 +137,8 @@ def work_ours(path: Path, relax: bool, time_limit: float, gap: float, threads: i
     return dict(stages=stages, total=total, other=total - sum(stages.values()), status=outcome.status,
                 objective=r.objective if r else None, gap=r.gap if r else None,
                 rows=c.num_row, cols=c.num_col, binaries=int(c.integer.sum()) if not relax else 0,
-                nnz=int(c.repn.A.nnz), offer_periods=len(outcome.checked.data.offer_periods),
-                fingerprint=fingerprint(c.cost, c.col_lower, c.col_upper, c.integer, c.row_lower, c.row_upper, c.repn.A),
+                nnz=int(c.A.nnz), offer_periods=len(outcome.checked.data.offer_periods),
+                fingerprint=fingerprint(c.cost, c.col_lower, c.col_upper, c.integer, c.row_lower, c.row_upper, c.A),
                 compile=st.get("compile", 0.0), imports=imports, peak_mb=peak_mb())
 
 
@@ -174,7 +174,7 @@ def work_threads(path: Path, time_limit: float, gap: float, options: dict) -> di
 
     c = solver.compile_model(build_model(load(path).data))
     ref = reference.Reference(cost=c.cost, col_lower=c.col_lower, col_upper=c.col_upper, integer=c.integer,
-                              A=c.repn.A, row_lower=c.row_lower, row_upper=c.row_upper, seconds=c.seconds)
+                              A=c.A, row_lower=c.row_lower, row_upper=c.row_upper, seconds=c.seconds)
     o = reference.solve(ref, time_limit, gap, options=options)
     return dict(status=o.status, objective=o.objective, bound=o.bound, gap=o.gap, highs=o.highs_seconds)
 

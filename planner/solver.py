@@ -1,11 +1,13 @@
 """The only module that talks to the solver.
 
-A Pyomo model is compiled to matrix form with Pyomo's ``LinearStandardFormCompiler`` and
-handed to HiGHS in one ``highspy.Highs.passModel`` call (measured faster than Pyomo's HiGHS
-interfaces: see ``benchmarks/handoff.py``). After the solve:
+A Pyomo model is compiled to matrix form by :mod:`planner.standard_form` (2–3× faster than
+Pyomo's ``LinearStandardFormCompiler`` on the sourcing model) and handed to HiGHS in one
+``highspy.Highs.passModel`` call (measured faster than Pyomo's HiGHS interfaces: see
+``benchmarks/handoff.py``). After the solve:
 
 - values of every variable are mapped back in bulk (one pandas Series per Pyomo Var,
-  indexed like the Var) and loaded into the model, so its expressions can be evaluated;
+  indexed like the Var: a slice of the solution) and loaded into the model, so its
+  expressions can be evaluated;
 - with the integer decisions fixed at their values, the LP is re-solved for row duals,
   from which :func:`models.sourcing.shadow_prices` derives each policy instance's shadow
   price;
@@ -18,7 +20,6 @@ HiGHS's own console output is always off; progress goes to the caller's callback
 from __future__ import annotations
 
 import atexit
-import itertools
 import math
 import os
 import sys
@@ -31,12 +32,11 @@ import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.common.enums import ObjectiveSense
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from models.sourcing import shadow_prices
 
-from . import numerics
+from . import numerics, standard_form
+from .standard_form import StandardForm
 
 
 def _spare_scipy_extras() -> None:
@@ -87,28 +87,7 @@ class Violation:
     kind: str | None  # "row", "bound" or "integrality"
 
 
-@dataclass
-class Compiled:
-    """The model in matrix form, as HiGHS receives it (CSC matrix, one row per row bound kept)."""
-
-    repn: object  # pyomo LinearStandardFormInfo
-    cost: np.ndarray
-    offset: float
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    integer: np.ndarray  # bool per column
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    seconds: float
-    scaling: numerics.Scaling | None = None  # set when first handed to HiGHS (see planner.numerics)
-
-    @property
-    def num_col(self) -> int:
-        return len(self.cost)
-
-    @property
-    def num_row(self) -> int:
-        return len(self.row_lower)
+Compiled = StandardForm  # the model as HiGHS receives it (see planner.standard_form)
 
 
 @dataclass
@@ -166,25 +145,9 @@ def highs_version() -> str:
     return highspy.Highs().version()
 
 
-def compile_model(model: pyo.ConcreteModel) -> Compiled:
-    """Compile ``model`` to matrix form (mixed form: each row keeps its sense)."""
-    start = time.perf_counter()
-    repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=ObjectiveSense.minimize)
-    n = len(repn.columns)
-    cost = repn.c.toarray().ravel() if repn.c.shape[0] else np.zeros(n)
-    # both bounds in one call per column; None (no bound) becomes NaN, then infinite
-    bounds = np.fromiter(itertools.chain.from_iterable(v.bounds for v in repn.columns), float, 2 * n).reshape(n, 2)
-    lower = np.where(np.isnan(bounds[:, 0]), -math.inf, bounds[:, 0])
-    upper = np.where(np.isnan(bounds[:, 1]), math.inf, bounds[:, 1])
-    integer = np.fromiter((v.is_integer() for v in repn.columns), bool, n)
-    rhs = np.asarray(repn.rhs, dtype=float)
-    kind = np.fromiter((r.bound_type for r in repn.rows), np.int8, len(repn.rows))
-    return Compiled(
-        repn=repn, cost=cost, offset=float(repn.c_offset[0]) if len(repn.c_offset) else 0.0,
-        col_lower=lower, col_upper=upper, integer=integer,
-        row_lower=np.where(kind == 1, -math.inf, rhs), row_upper=np.where(kind == -1, math.inf, rhs),
-        seconds=time.perf_counter() - start,
-    )
+def compile_model(model: pyo.Block) -> Compiled:
+    """Compile ``model`` to matrix form (each row keeps its sense; see planner.standard_form)."""
+    return standard_form.compile_model(model)
 
 
 def _highs(c: Compiled, time_limit_s, mip_gap, threads) -> highspy.Highs:
@@ -198,7 +161,7 @@ def _highs(c: Compiled, time_limit_s, mip_gap, threads) -> highspy.Highs:
         h.setOptionValue("threads", int(threads))
         if not still_running():  # the scheduler is shared: resetting it under a running HiGHS would crash it
             highspy.Highs.resetGlobalScheduler(True)
-    A = c.repn.A
+    A = c.A
     if c.scaling is None:
         c.scaling = numerics.scale(A, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper, c.integer)
     s = c.scaling  # HiGHS sees the scaled model; values cross back through s (see planner.numerics)
@@ -448,80 +411,83 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray 
     return np.asarray(h.getSolution().row_dual, dtype=float)
 
 
-def _values(model: pyo.ConcreteModel, c: Compiled, x: np.ndarray) -> dict[str, pd.Series]:
-    """Every Var of the model as a Series; variables the compiler dropped take their fixed value, or their lower bound."""
-    at = {id(v): i for i, v in enumerate(c.repn.columns)}
+def _values(model: pyo.Block, c: Compiled, x: np.ndarray) -> dict[str, pd.Series]:
+    """Every Var of the model as a Series indexed like the Var (its columns are one slice of ``x``)."""
     out = {}
-    for var in model.component_objects(pyo.Var, active=True):
+    for var, first, end in c.var_slices:
         keys = list(var.keys())
-        vals = [x[at[id(v)]] if id(v) in at else (v.value if v.fixed else (v.lb or 0.0)) for v in var.values()]
         index = pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
-        out[var.name] = pd.Series(vals, index=index, dtype=float, name=var.name)
+        out[var.name] = pd.Series(x[first:end], index=index, dtype=float, name=var.name)
     return out
 
 
 def _load(c: Compiled, x: np.ndarray) -> None:
-    for v, val in zip(c.repn.columns, x.tolist()):
-        v.set_value(round(val) if v.is_integer() else val, skip_validation=True)
+    for v, val in zip(c.columns, np.where(c.integer, np.round(x), x).tolist()):
+        v.set_value(val, skip_validation=True)
 
 
-def _policy_duals(c: Compiled, y: np.ndarray, model: pyo.ConcreteModel) -> dict[str, pd.Series]:
-    """Row values of the policy constraints (``policy_*``), by component and index. The rows are
-    found from those components, not by asking each of the model's rows for its own (~3x faster)."""
-    where = {id(cd): (comp.name, k) for comp in model.component_objects(pyo.Constraint, active=True)
-             if comp.name.startswith("policy_") for k, cd in comp.items()}
-    by: dict[str, tuple[list, list]] = {}
-    for r, val in zip(c.repn.rows, y.tolist()):
-        hit = where.get(id(r.constraint))
-        if hit is not None:
-            keys, vals = by.setdefault(hit[0], ([], []))
-            keys.append(hit[1])
-            vals.append(val)
-    return {name: pd.Series(vals, index=pd.MultiIndex.from_tuples(keys) if isinstance(keys[0], tuple) else pd.Index(keys),
-                            dtype=float, name=name)
-            for name, (keys, vals) in by.items()}
+def _policy_duals(c: Compiled, y: np.ndarray, model: pyo.Block) -> dict[str, pd.Series]:
+    """Row duals of the policy constraints (``policy_*``), by component and index."""
+    out = {}
+    for con, first, keys in c.row_keys:
+        if con.name.startswith("policy_"):
+            index = pd.MultiIndex.from_tuples(keys) if isinstance(keys[0], tuple) else pd.Index(keys)
+            out[con.name] = pd.Series(y[first:first + len(keys)], index=index, dtype=float, name=con.name)
+    return out
 
 
 def _violation(c: Compiled, x: np.ndarray) -> Violation:
     """Largest violation of rows, column bounds and integrality at ``x``."""
     candidates = []
     if c.num_row:
-        act = c.repn.A @ x
+        act = c.A @ x
         rv = np.maximum(c.row_lower - act, act - c.row_upper)
         i = int(np.argmax(rv))
-        candidates.append((float(rv[i]), c.repn.rows[i].constraint.name, "row"))
+        candidates.append((float(rv[i]), c.rows[i].name, "row"))
     if c.num_col:
         bv = np.maximum(c.col_lower - x, x - c.col_upper)
         j = int(np.argmax(bv))
-        candidates.append((float(bv[j]), c.repn.columns[j].name, "bound"))
+        candidates.append((float(bv[j]), c.columns[j].name, "bound"))
         iv = np.where(c.integer, np.abs(x - np.round(x)), 0.0)
         k = int(np.argmax(iv))
-        candidates.append((float(iv[k]), c.repn.columns[k].name, "integrality"))
+        candidates.append((float(iv[k]), c.columns[k].name, "integrality"))
     if not candidates:
         return Violation(0.0, None, None)
     amount, where, kind = max(candidates, key=lambda v: v[0])
     return Violation(max(amount, 0.0), where if amount > 0 else None, kind if amount > 0 else None)
 
 
-def verify(model: pyo.ConcreteModel, values: dict[str, pd.Series]) -> Violation:
+def verify(model: pyo.Block, values: dict[str, pd.Series]) -> Violation:
     """Check ``values`` (as in :attr:`SolveResult.values`) against every row, bound and integrality."""
     c = compile_model(model)
-    lookup = {name: s.to_dict() for name, s in values.items()}
-    x = np.fromiter((lookup[v.parent_component().name][v.index()] for v in c.repn.columns), float, c.num_col)
-    return _violation(c, x)
+    return _violation(c, _vector(c, values, strict=True))
+
+
+def _vector(c: Compiled, values: dict[str, pd.Series], strict: bool = False) -> np.ndarray:
+    """``values`` as one vector over the columns (NaN where a value is missing, or KeyError when ``strict``)."""
+    x = np.full(c.num_col, np.nan)
+    for var, first, end in c.var_slices:
+        s = values.get(var.name)
+        if s is None:
+            if strict and end > first:
+                raise KeyError(var.name)
+            continue
+        keys = list(var.keys())
+        index = pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
+        got = s.reindex(index).to_numpy(dtype=float)
+        if strict and np.isnan(got).any():
+            raise KeyError(f"{var.name}: {keys[int(np.flatnonzero(np.isnan(got))[0])]}")
+        x[first:end] = got
+    return x
 
 
 def _set_start(h: highspy.Highs, c: Compiled, start: dict[str, pd.Series]) -> None:
     """Give HiGHS the values of ``start`` for the columns it names (the others are left to HiGHS)."""
-    lookup = {name: s.to_dict() for name, s in start.items()}
-    cols, vals = [], []
-    for j, v in enumerate(c.repn.columns):
-        value = lookup.get(v.parent_component().name, {}).get(v.index())
-        if value is not None:
-            cols.append(j)
-            vals.append(round(value) if c.integer[j] else value)
-    if cols:
-        h.setSolution(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(vals, dtype=float) / c.scaling.col[cols])
+    x = _vector(c, start)
+    cols = np.flatnonzero(~np.isnan(x))
+    if len(cols):
+        vals = np.where(c.integer[cols], np.round(x[cols]), x[cols])
+        h.setSolution(len(cols), cols.astype(np.int32), vals / c.scaling.col[cols])
 
 
 @dataclass(frozen=True)
@@ -563,11 +529,11 @@ def conflict(model: pyo.ConcreteModel, time_limit_s: float | None = None) -> lis
         return None
     out = []  # a bound HiGHS reports as free (or dropped) takes no part in the conflict
     for i, b in zip(iis.row_index_, iis.row_bound_):
-        con = c.repn.rows[i].constraint
+        con = c.rows[i]
         if b in _IIS_SIDE:
             out.append(ConflictMember("row", con.parent_component().name, con.index(), _IIS_SIDE[b]))
     for j, b in zip(iis.col_index_, iis.col_bound_):
-        var = c.repn.columns[j]
+        var = c.columns[j]
         if b in _IIS_SIDE:
             out.append(ConflictMember("bound", var.parent_component().name, var.index(), _IIS_SIDE[b]))
     return out

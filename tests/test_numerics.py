@@ -94,7 +94,7 @@ def test_the_example_plan_is_the_same_in_any_units(q, m):
 def test_scaling_brings_every_coefficient_near_one(small_rows):
     extreme = in_units(small_rows, 1e-6, 1e-6)  # grams and USD million: unit costs of 6e-11
     c = solver.compile_model(build_model(plan_from_rows(extreme)))
-    s = numerics.scale(c.repn.A, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper, c.integer)
+    s = numerics.scale(c.A, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper, c.integer)
     lo, hi = s.before["cost"]
     assert hi / lo > 1 and lo < 1e-9  # below HiGHS's tolerances as written
     for kind in ("matrix", "cost"):
@@ -110,7 +110,7 @@ def test_scaling_brings_every_coefficient_near_one(small_rows):
 def test_one_absurd_value_does_not_drag_the_whole_model(small_rows):
     small_rows["Sources"][1]["capacity"] = 4.8e-215
     c = solver.compile_model(build_model(plan_from_rows(small_rows)))
-    s = numerics.scale(c.repn.A, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper, c.integer)
+    s = numerics.scale(c.A, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper, c.integer)
     assert s.after["matrix"][1] < 1e6 and s.after["cost"][1] < 1e6
     assert solver.solve(build_model(plan_from_rows(small_rows)), time_limit_s=30).status in ("optimal", "infeasible")
 
