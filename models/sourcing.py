@@ -52,6 +52,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from .data import PlanData
+from .matrix import MatrixModel, Row
 from .policies import COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, PolicyInstance, expand_policies
 
 # An offer counted by a min_sources policy without a minimum order is "in use" only when it
@@ -133,13 +134,27 @@ def build_model(data: PlanData) -> pyo.ConcreteModel:
     return m
 
 
-def populate(m: pyo.Block, data: PlanData) -> None:
+def build_matrix(data: PlanData) -> MatrixModel:
+    """The same model as :func:`build_model`, recorded as a matrix without Pyomo (see
+    :mod:`models.matrix`): what ``planner solve`` hands to HiGHS. Raises :class:`InfeasibleData`."""
+    m = MatrixModel(name=data.settings.plan_name)
+    populate(m, data)
+    if m.tables.obstacles:
+        raise InfeasibleData(m.tables.obstacles)
+    return m
+
+
+def populate(m: pyo.Block | MatrixModel, data: PlanData) -> None:
     """Declare the whole sourcing model of ``data`` on the block ``m`` (a model, or one block of
-    a larger model such as the robust plan's scenarios). Obstacles are left in ``m.tables``."""
+    a larger model such as the robust plan's scenarios), or record it in the :class:`MatrixModel`
+    ``m``. Obstacles are left in ``m.tables``."""
     m.plan = data
     with PauseGC():  # building creates millions of small objects; cyclic GC passes would dominate
         m.tables = _tables(data)
-        _declare(m)
+        if isinstance(m, MatrixModel):
+            _declare_columns(m)
+        else:
+            _declare(m)
         for add in CONSTRAINT_FAMILIES:
             add(m)
         add_objective(m)
@@ -285,6 +300,33 @@ def _declare(m: pyo.ConcreteModel) -> None:
     m.Release = pyo.Var(m.RELEASE_PERIODS, domain=pyo.NonNegativeReals)
 
 
+def _declare_columns(m: MatrixModel) -> None:
+    """The variables of :func:`_declare` as columns of a :class:`MatrixModel`, in the same order."""
+    tb = m.tables
+    op = tb.op
+    keys = _keys(op)
+    use = op["has_use"].to_numpy()
+    m.Buy = m.add_columns("Buy", keys, 0.0, op["bound"].to_numpy(dtype=float))
+    tb.buy = list(m.Buy.values())
+    m.Use = m.add_columns("Use", [k for k, u in zip(keys, use) if u], 0.0, 1.0, integer=True)
+    su = op.loc[op["has_source_use"], ["source", "period"]].drop_duplicates()
+    m.SourceUse = m.add_columns("SourceUse", list(zip(su["source"], su["period"].astype(int))), 0.0, 1.0, integer=True)
+    m.Build = m.add_columns("Build", list(zip(tb.builds["source"], tb.builds["period"].astype(int))), 0.0, 1.0,
+                            integer=True)
+    short = tb.demand[tb.demand["shortage_penalty"].notna()]
+    m.Shortfall = m.add_columns("Shortfall", list(zip(short["material"], short["period"].astype(int))), 0.0,
+                                short["quantity"].to_numpy(dtype=float))
+    shares = sorted({(p.material, int(p.period)) for p in tb.policies if p.kind == "share"})
+    m.Supply = m.add_columns("Supply", shares)
+    m.Violation = m.add_columns("Violation", [p.name for p in tb.policies if p.soft])
+    st = tb.stock
+    stock_keys = list(zip(st["material"], st["period"].astype(int)))
+    m.Stock = m.add_columns("Stock", stock_keys, st["reserve"].to_numpy(dtype=float), st["max_stock"].to_numpy(dtype=float))
+    rel = st["release_cost"].astype(float).to_numpy() > 0
+    m.RELEASE_PERIODS = [k for k, r in zip(stock_keys, rel) if r]
+    m.Release = m.add_columns("Release", m.RELEASE_PERIODS)
+
+
 # --------------------------------------------------------------------------- helpers
 
 def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
@@ -293,7 +335,13 @@ def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
     Plain lists, not numpy: most rows have a handful of terms, for which numpy's per-call cost
     would exceed the row's own.
     """
-    coefs = np.asarray(coefs, dtype=float).tolist() if isinstance(coefs, np.ndarray) else map(float, coefs)
+    coefs = np.asarray(coefs, dtype=float).tolist() if isinstance(coefs, np.ndarray) else list(map(float, coefs))
+    variables = variables if isinstance(variables, list) else list(variables)
+    if variables and variables[0].__class__ is int:  # columns of a MatrixModel
+        kept = [(c, v) for c, v in zip(coefs, variables, strict=True) if c] if 0.0 in coefs else None
+        if kept is not None:
+            coefs, variables = [c for c, _ in kept], [v for _, v in kept]
+        return Row(coefs, variables, constant)
     args = [v if c == 1 else MonomialTermExpression((c, v)) for c, v in zip(coefs, variables, strict=True) if c]
     return LinearExpression([constant] + args if constant else args)
 
@@ -329,6 +377,9 @@ def _built_by(m) -> dict[tuple, list]:
 
 def _constraint(m, name: str, index: list, exprs: dict) -> None:
     """Add ``name`` over ``index`` (a list of keys) with one expression per key."""
+    if isinstance(m, MatrixModel):
+        m.add_rows(name, index, exprs)
+        return
     dimen = len(index[0]) if index and isinstance(index[0], tuple) else 1
     iset = pyo.Set(initialize=index, dimen=dimen, ordered=True)
     m.add_component(f"{name}_index", iset)
@@ -699,6 +750,12 @@ def add_objective(m) -> None:
         "cost_release": (st.loc[rel, "release_cost"].to_numpy(dtype=float), st.loc[rel, "discount"].to_numpy(dtype=float),
                          [m.Release[k] for k in zip(st.loc[rel, "material"], st.loc[rel, "period"].astype(int))]),
     }
+    if isinstance(m, MatrixModel):
+        cost = np.zeros(m.num_col)
+        for unit, disc, variables in tb.cost_terms.values():
+            np.add.at(cost, np.asarray(variables, dtype=np.int64), np.asarray(unit, dtype=float) * disc)
+        m.finish(cost)
+        return
     for name, (unit, disc, variables) in tb.cost_terms.items():
         m.add_component(name, pyo.Expression(expr=_linear(np.asarray(unit, dtype=float) * disc, variables)))
     m.total_cost = pyo.Objective(expr=sum(getattr(m, name) for name, _ in COST_COMPONENTS), sense=pyo.minimize)
@@ -717,9 +774,16 @@ def cost_table(m) -> pd.DataFrame:
     rows = []
     for name, label in COST_COMPONENTS:
         unit, disc, variables = m.tables.cost_terms[name]
-        cost = np.asarray(unit, dtype=float) * np.array([v.value or 0.0 for v in variables], dtype=float)
+        cost = np.asarray(unit, dtype=float) * _values_of(m, variables)
         rows.append((name, label, float((cost * disc).sum()), float(cost.sum())))
     return pd.DataFrame(rows, columns=["name", "label", "discounted", "undiscounted"])
+
+
+def _values_of(m, variables) -> np.ndarray:
+    """The loaded values of ``variables`` (Pyomo variables, or a MatrixModel's columns)."""
+    if isinstance(m, MatrixModel):
+        return m.solution[np.asarray(variables, dtype=np.int64)] if m.solution is not None else np.zeros(len(variables))
+    return np.array([v.value or 0.0 for v in variables], dtype=float)
 
 
 def purchases(m, buy: pd.Series) -> pd.DataFrame:

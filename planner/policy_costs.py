@@ -22,7 +22,7 @@ import pandas as pd
 
 from models.data import PlanData
 from models.policies import selection_label
-from models.sourcing import build_model
+from models.sourcing import build_matrix
 
 from . import pool, solver
 
@@ -38,7 +38,7 @@ def _without(rows: tuple[int, ...]) -> tuple[str, float | None, float | None, fl
     t = time.perf_counter()
     data = _STATE["data"]
     kept = data.policies[~data.policies["row"].isin(rows)].reset_index(drop=True)
-    model = build_model(dataclasses.replace(data, policies=kept))
+    model = build_matrix(dataclasses.replace(data, policies=kept))
     r = solver.solve(model, time_limit_s=_STATE["time_limit_s"], mip_gap=_STATE["mip_gap"], threads=_STATE["threads"],
                      duals=False, load=False, start=_STATE["start"])
     return r.status, r.objective, r.bound, time.perf_counter() - t

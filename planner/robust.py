@@ -30,7 +30,7 @@ import pyomo.environ as pyo
 
 from models.data import PlanData
 from models.robust import Commitments, build_robust, commitments_of, fix_first_stage
-from models.sourcing import InfeasibleData, build_model
+from models.sourcing import InfeasibleData, build_matrix, build_model
 
 from . import scenarios, solver
 from .errors import Problem
@@ -198,7 +198,7 @@ def _alone(datas: dict[str, PlanData], limit, gap, threads) -> str:
     bad = []
     for n, data in datas.items():
         try:
-            r = solver.solve(build_model(data), time_limit_s=limit, mip_gap=gap, threads=threads, duals=False, load=False)
+            r = solver.solve(build_matrix(data), time_limit_s=limit, mip_gap=gap, threads=threads, duals=False, load=False)
             if r.status == "infeasible":
                 bad.append(n)
         except InfeasibleData:

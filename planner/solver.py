@@ -35,8 +35,9 @@ import pyomo.environ as pyo
 
 from models.sourcing import shadow_prices
 
+from models.matrix import MatrixModel, StandardForm
+
 from . import numerics, standard_form
-from .standard_form import StandardForm
 
 
 def _spare_scipy_extras() -> None:
@@ -145,7 +146,7 @@ def highs_version() -> str:
     return highspy.Highs().version()
 
 
-def compile_model(model: pyo.Block) -> Compiled:
+def compile_model(model: pyo.Block | MatrixModel) -> Compiled:
     """Compile ``model`` to matrix form (each row keeps its sense; see planner.standard_form)."""
     return standard_form.compile_model(model)
 
@@ -164,13 +165,47 @@ def _highs(c: Compiled, time_limit_s, mip_gap, threads) -> highspy.Highs:
     A = c.A
     if c.scaling is None:
         c.scaling = numerics.scale(A, c.cost, c.col_lower, c.col_upper, c.row_lower, c.row_upper, c.integer)
-    s = c.scaling  # HiGHS sees the scaled model; values cross back through s (see planner.numerics)
-    h.passModel(c.num_col, c.num_row, A.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
-                c.offset * s.obj, c.cost * s.obj * s.col, c.col_lower / s.col, c.col_upper / s.col,
+        c.order = solver_order(A)
+    s, o = c.scaling, c.order  # HiGHS sees the scaled model, its columns in c.order; values cross back through _to_model
+    scaled = A.copy()
+    scaled.data = s.matrix_data(A).astype(float)
+    scaled = scaled[:, o]
+    h.passModel(c.num_col, c.num_row, scaled.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
+                c.offset * s.obj, (c.cost * s.obj * s.col)[o], (c.col_lower / s.col)[o], (c.col_upper / s.col)[o],
                 c.row_lower * s.row, c.row_upper * s.row,
-                A.indptr.astype(np.int32), A.indices.astype(np.int32), s.matrix_data(A).astype(float),
-                c.integer.astype(np.int32))
+                scaled.indptr.astype(np.int32), scaled.indices.astype(np.int32), scaled.data,
+                c.integer[o].astype(np.int32))
     return h
+
+
+def solver_order(A) -> np.ndarray:
+    """The order HiGHS gets the columns in: by the first row that mentions each (ties in model order),
+    columns in no row last.
+
+    HiGHS's branch and bound depends on the column order. Grouping the columns of each row together,
+    as Pyomo's own compiler does (it numbers variables as the rows first mention them), measured
+    faster than the model's declaration order (every Buy, then every Use, ...): the example 4.1 s
+    against 17.0 s, M 2.0 against 2.4 s, L 33 against 44 s (benchmarks/README.md)."""
+    A.sort_indices()
+    n = A.shape[1]
+    filled = np.diff(A.indptr) > 0
+    first = np.full(n, A.shape[0], dtype=np.int64)
+    first[filled] = A.indices[A.indptr[:-1][filled]]
+    return np.argsort(first, kind="stable")
+
+
+def _position(c: Compiled) -> np.ndarray:
+    """Each model column's number in HiGHS (the inverse of c.order)."""
+    pos = np.empty(c.num_col, dtype=np.int64)
+    pos[c.order] = np.arange(c.num_col)
+    return pos
+
+
+def _to_model(c: Compiled, x) -> np.ndarray:
+    """Column values from HiGHS (its order and units) to the model's."""
+    out = np.empty(c.num_col)
+    out[c.order] = np.asarray(x, dtype=float)
+    return c.scaling.from_solver(out)
 
 
 def time_margin(time_limit_s: float) -> float:
@@ -268,7 +303,7 @@ def _exit_at_once() -> None:
         os._exit(EXIT_LEFT_RUNNING)
 
 
-def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: float | None = None,
+def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip_gap: float | None = None,
           threads: int | None = None, progress: ProgressCallback | None = None, duals: bool = True,
           load: bool = True, relax_integrality: bool = False, start: dict[str, pd.Series] | None = None) -> SolveResult:
     """Solve ``model`` with HiGHS; see :class:`SolveResult`. Never raises for solver outcomes.
@@ -315,7 +350,7 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
         return result
 
     t = time.perf_counter()
-    x = c.scaling.from_solver(h.getSolution().col_value) if c.num_col else np.zeros(0)
+    x = _to_model(c, h.getSolution().col_value) if c.num_col else np.zeros(0)
     result.objective = c.scaling.objective(info.objective_function_value) if c.num_col else c.offset
     if c.integer.any():
         result.bound = c.scaling.objective(info.mip_dual_bound)
@@ -325,7 +360,7 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float | None = None, mip_gap: 
     result.values = _values(model, c, x)
     result.max_violation = _violation(c, x)
     if load:
-        _load(c, x)
+        _load(model, c, x)
     timings["extract"] = time.perf_counter() - t
     if duals:
         t = time.perf_counter()
@@ -368,7 +403,7 @@ class _Incumbent:
                       finite(d.mip_dual_bound / self.scaling.obj), finite(d.mip_gap))
 
 
-def _given_up(model: pyo.ConcreteModel, c: Compiled, seen: _Incumbent, timings: dict, time_limit_s: float, load: bool,
+def _given_up(model: pyo.Block | MatrixModel, c: Compiled, seen: _Incumbent, timings: dict, time_limit_s: float, load: bool,
               t0: float) -> SolveResult:
     """The result of a solve whose HiGHS did not return (see :func:`run`): its last incumbent, no duals."""
     result = SolveResult(status="time_limit_no_solution", solver_seconds=timings["solve"],
@@ -379,7 +414,7 @@ def _given_up(model: pyo.ConcreteModel, c: Compiled, seen: _Incumbent, timings: 
                       + (": the plan is its last reported incumbent" if seen.x is not None else ""))
     if seen.x is not None:
         t = time.perf_counter()
-        x = c.scaling.from_solver(seen.x)
+        x = _to_model(c, seen.x)
         result.status = "time_limit_feasible"
         result.objective = c.scaling.objective(seen.objective)
         bound = c.scaling.objective(seen.bound)
@@ -388,7 +423,7 @@ def _given_up(model: pyo.ConcreteModel, c: Compiled, seen: _Incumbent, timings: 
         result.values = _values(model, c, x)
         result.max_violation = _violation(c, x)
         if load:
-            _load(c, x)
+            _load(model, c, x)
         timings["extract"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return result
@@ -401,9 +436,10 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray 
     ints = np.flatnonzero(c.integer)
     if len(ints):
         h.clearSolver()
-        fixed = np.round(x[ints])
-        h.changeColsBounds(len(ints), ints.astype(np.int32), fixed, fixed)
-        h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
+        fixed = np.round(x[ints]) / c.scaling.col[ints]
+        at = _position(c)[ints].astype(np.int32)
+        h.changeColsBounds(len(ints), at, fixed, fixed)
+        h.changeColsIntegrality(len(ints), at, np.zeros(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", 1e30)
         run(h)
         if h.getModelStatus() != _MS.kOptimal:
@@ -411,7 +447,7 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray 
     return np.asarray(h.getSolution().row_dual, dtype=float)
 
 
-def _values(model: pyo.Block, c: Compiled, x: np.ndarray) -> dict[str, pd.Series]:
+def _values(model: pyo.Block | MatrixModel, c: Compiled, x: np.ndarray) -> dict[str, pd.Series]:
     """Every Var of the model as a Series indexed like the Var (its columns are one slice of ``x``)."""
     out = {}
     for var, first, end in c.var_slices:
@@ -421,8 +457,13 @@ def _values(model: pyo.Block, c: Compiled, x: np.ndarray) -> dict[str, pd.Series
     return out
 
 
-def _load(c: Compiled, x: np.ndarray) -> None:
-    for v, val in zip(c.columns, np.where(c.integer, np.round(x), x).tolist()):
+def _load(model, c: Compiled, x: np.ndarray) -> None:
+    """The values into the model: its Pyomo variables, or a MatrixModel's ``solution``."""
+    x = np.where(c.integer, np.round(x), x)
+    if isinstance(model, MatrixModel):
+        model.solution = x
+        return
+    for v, val in zip(c.columns, x.tolist()):
         v.set_value(val, skip_validation=True)
 
 
@@ -443,21 +484,21 @@ def _violation(c: Compiled, x: np.ndarray) -> Violation:
         act = c.A @ x
         rv = np.maximum(c.row_lower - act, act - c.row_upper)
         i = int(np.argmax(rv))
-        candidates.append((float(rv[i]), c.rows[i].name, "row"))
+        candidates.append((float(rv[i]), c.row_name(i), "row"))
     if c.num_col:
         bv = np.maximum(c.col_lower - x, x - c.col_upper)
         j = int(np.argmax(bv))
-        candidates.append((float(bv[j]), c.columns[j].name, "bound"))
+        candidates.append((float(bv[j]), c.col_name(j), "bound"))
         iv = np.where(c.integer, np.abs(x - np.round(x)), 0.0)
         k = int(np.argmax(iv))
-        candidates.append((float(iv[k]), c.columns[k].name, "integrality"))
+        candidates.append((float(iv[k]), c.col_name(k), "integrality"))
     if not candidates:
         return Violation(0.0, None, None)
     amount, where, kind = max(candidates, key=lambda v: v[0])
     return Violation(max(amount, 0.0), where if amount > 0 else None, kind if amount > 0 else None)
 
 
-def verify(model: pyo.Block, values: dict[str, pd.Series]) -> Violation:
+def verify(model: pyo.Block | MatrixModel, values: dict[str, pd.Series]) -> Violation:
     """Check ``values`` (as in :attr:`SolveResult.values`) against every row, bound and integrality."""
     c = compile_model(model)
     return _violation(c, _vector(c, values, strict=True))
@@ -487,7 +528,7 @@ def _set_start(h: highspy.Highs, c: Compiled, start: dict[str, pd.Series]) -> No
     cols = np.flatnonzero(~np.isnan(x))
     if len(cols):
         vals = np.where(c.integer[cols], np.round(x[cols]), x[cols])
-        h.setSolution(len(cols), cols.astype(np.int32), vals / c.scaling.col[cols])
+        h.setSolution(len(cols), _position(c)[cols].astype(np.int32), vals / c.scaling.col[cols])
 
 
 @dataclass(frozen=True)
@@ -507,7 +548,7 @@ class ConflictMember:
 _IIS_SIDE = {2: "lower", 3: "upper", 4: "both"}
 
 
-def conflict(model: pyo.ConcreteModel, time_limit_s: float | None = None) -> list[ConflictMember] | None:
+def conflict(model: pyo.Block | MatrixModel, time_limit_s: float | None = None) -> list[ConflictMember] | None:
     """An irreducible infeasible subsystem of the LP relaxation of ``model``, from HiGHS.
 
     None when the LP relaxation is feasible (the infeasibility then comes from integer
@@ -529,11 +570,11 @@ def conflict(model: pyo.ConcreteModel, time_limit_s: float | None = None) -> lis
         return None
     out = []  # a bound HiGHS reports as free (or dropped) takes no part in the conflict
     for i, b in zip(iis.row_index_, iis.row_bound_):
-        con = c.rows[i]
+        con, key = c.row_at(i)
         if b in _IIS_SIDE:
-            out.append(ConflictMember("row", con.parent_component().name, con.index(), _IIS_SIDE[b]))
+            out.append(ConflictMember("row", con.name, key, _IIS_SIDE[b]))
     for j, b in zip(iis.col_index_, iis.col_bound_):
-        var = c.columns[j]
+        var, key = c.col_at(int(c.order[j]))
         if b in _IIS_SIDE:
-            out.append(ConflictMember("bound", var.parent_component().name, var.index(), _IIS_SIDE[b]))
+            out.append(ConflictMember("bound", var.name, key, _IIS_SIDE[b]))
     return out

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+import dataclasses
 
 import numpy as np
 import pyomo.environ as pyo
@@ -33,42 +33,20 @@ from pyomo.core.expr.numeric_expr import (LinearExpression, MonomialTermExpressi
 from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
 from pyomo.repn.standard_repn import generate_standard_repn
 
+from models.matrix import MatrixModel, StandardForm
+
 _NUMBER = {int, float, np.float64}
 _VARS = {VarData, ScalarVar}
 
 
-@dataclass
-class StandardForm:
-    """Minimise cost · x + offset subject to row_lower <= A x <= row_upper, col_lower <= x <= col_upper."""
-
-    A: sp.csc_matrix
-    cost: np.ndarray
-    offset: float
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    integer: np.ndarray  # bool per column
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    columns: list  # VarData per column
-    rows: list  # ConstraintData per row
-    var_slices: list  # (Var component, first column, end), in column order
-    row_keys: list  # (Constraint component, first row, the indices of its active rows in row order)
-    seconds: float
-    scaling: object = None  # planner.numerics.Scaling, set when first handed to HiGHS
-
-    @property
-    def num_col(self) -> int:
-        return len(self.cost)
-
-    @property
-    def num_row(self) -> int:
-        return len(self.row_lower)
-
-
-def compile_model(model: pyo.Block) -> StandardForm:
+def compile_model(model: pyo.Block | MatrixModel) -> StandardForm:
     """The matrix form of the linear model ``model`` (one active objective, minimised or maximised:
-    a maximisation is handed over as the minimisation of its negative)."""
+    a maximisation is handed over as the minimisation of its negative). A MatrixModel is one
+    already: a copy of its form is returned (the caller may change its integrality)."""
     start = time.perf_counter()
+    if isinstance(model, MatrixModel):
+        return dataclasses.replace(model.form, integer=model.form.integer.copy(), scaling=None, order=None,
+                                   seconds=time.perf_counter() - start)
     columns: list = []
     var_slices = []
     for var in model.component_objects(pyo.Var, active=True, descend_into=True):

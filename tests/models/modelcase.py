@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from models import build_model
+from models.sourcing import build_matrix
 from planner.solver import SolveResult, solve
+from planner.standard_form import compile_model
 from planner.validate import plan_from_rows
 
 COUNTRIES = [
@@ -38,12 +42,33 @@ def book(offers, demand, sources=None, countries=None, policies=(), settings=Non
 
 
 def solve_book(rows: dict[str, list[dict]], **options):
-    """(model, result) of the workbook rows; the result must carry a verified solution."""
-    model = build_model(plan_from_rows(rows))
-    result = solve(model, **options)
+    """(model, result) of the workbook rows; the result must carry a verified solution.
+
+    Solved as ``planner solve`` does, from the matrix model (models.matrix), after checking that
+    it is the Pyomo model's matrix; the values are then loaded into the Pyomo model, which is
+    returned (tests look at its components)."""
+    data = plan_from_rows(rows)
+    model, matrix = build_model(data), build_matrix(data)
+    compiled = assert_same_form(matrix, model)
+    result = solve(matrix, **options)
     if result.has_solution:
         assert result.max_violation.amount <= 1e-6, result.max_violation
+        for v, x in zip(compiled.columns, matrix.solution.tolist()):
+            v.set_value(x, skip_validation=True)
     return model, result
+
+
+def assert_same_form(matrix, model):
+    """The matrix model's form is the Pyomo model's, compiled: same columns, rows, coefficients and bounds, in order."""
+    a, b = matrix.form, compile_model(model)
+    assert [(v.name, first, end) for v, first, end in a.var_slices] == [(v.name, first, end) for v, first, end in b.var_slices]
+    assert [list(v.keys()) for v, *_ in a.var_slices] == [list(v.keys()) for v, *_ in b.var_slices]
+    assert [(c.name, first, keys) for c, first, keys in a.row_keys] == [(c.name, first, keys) for c, first, keys in b.row_keys]
+    assert a.A.shape == b.A.shape and (a.A != b.A).nnz == 0
+    for f in ("cost", "col_lower", "col_upper", "integer", "row_lower", "row_upper"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+    assert a.offset == b.offset
+    return b
 
 
 def optimum(rows: dict[str, list[dict]], **options) -> float:

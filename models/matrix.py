@@ -1,0 +1,235 @@
+r"""The sourcing model as a matrix: the same formulation, recorded instead of declared in Pyomo.
+
+:func:`models.sourcing.build_model` declares the model on a Pyomo block; its constraint
+families write each row as ``_linear(coefficients, variables) >= rhs``. On a
+:class:`MatrixModel` (:func:`models.sourcing.build_matrix`) the very same families run, but
+a variable is a column number (:class:`Columns`), ``_linear`` gives a :class:`Row` (plain
+lists) and each constraint family appends its rows to one sparse matrix. No Pyomo object
+is created: on the benchmark's L instance this builds the matrix HiGHS receives in a
+fraction of the time Pyomo takes to declare the model and then compile it
+(benchmarks/README.md). ``tests/models/test_matrix.py`` checks that both give the same
+matrix, row for row and column for column.
+
+:class:`StandardForm` is the matrix form both produce (``planner.standard_form`` compiles a
+Pyomo model to it): minimise cost · x + offset subject to row_lower <= A x <= row_upper and
+col_lower <= x <= col_upper, with integrality per column. Its ``var_slices`` and
+``row_keys`` say which component and index each column and row stands for.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass
+class StandardForm:
+    """Minimise cost · x + offset subject to row_lower <= A x <= row_upper, col_lower <= x <= col_upper."""
+
+    A: sp.csc_matrix
+    cost: np.ndarray
+    offset: float
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray  # bool per column
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    var_slices: list  # (Var component or Columns, first column, end), in column order
+    row_keys: list  # (Constraint component or RowBlock, first row, the indices of its rows in row order)
+    seconds: float = 0.0
+    columns: list | None = None  # Pyomo VarData per column (a compiled Pyomo model only)
+    rows: list | None = None  # Pyomo ConstraintData per row (a compiled Pyomo model only)
+    scaling: object = None  # planner.numerics.Scaling, set when first handed to HiGHS
+    order: np.ndarray | None = None  # the columns in the order HiGHS gets them (planner.solver), set with scaling
+    _row_firsts: list = field(default_factory=list, repr=False)
+    _col_firsts: list = field(default_factory=list, repr=False)
+
+    @property
+    def num_col(self) -> int:
+        return len(self.cost)
+
+    @property
+    def num_row(self) -> int:
+        return len(self.row_lower)
+
+    def row_at(self, i: int) -> tuple:
+        """(component, index) of row ``i``."""
+        if not self._row_firsts:
+            self._row_firsts = [first for _, first, _ in self.row_keys]
+        con, first, keys = self.row_keys[bisect.bisect_right(self._row_firsts, i) - 1]
+        return con, keys[i - first]
+
+    def col_at(self, j: int) -> tuple:
+        """(component, index) of column ``j``."""
+        if not self._col_firsts:
+            self._col_firsts = [first for _, first, _ in self.var_slices]
+        var, first, _ = self.var_slices[bisect.bisect_right(self._col_firsts, j) - 1]
+        keys = var.keys() if isinstance(var, Columns) else list(var.keys())
+        return var, keys[j - first]
+
+    def row_name(self, i: int) -> str:
+        return _label(*self.row_at(i))
+
+    def col_name(self, j: int) -> str:
+        return _label(*self.col_at(j))
+
+
+def _label(component, key) -> str:
+    """A row's or column's name as Pyomo writes it, e.g. ``demand_met[NdPr,2027]``."""
+    if isinstance(component, (Columns, RowBlock)):
+        return component.label(key)
+    return component[key].name
+
+
+def label(name: str, key) -> str:
+    if key is None:
+        return name
+    parts = key if isinstance(key, tuple) else (key,)
+    return f"{name}[{','.join(str(p) for p in parts)}]"
+
+
+class Columns:
+    """One variable family: its keys, in order, and their column numbers ``first, first + 1, …``.
+
+    Used where the Pyomo model has a Var: ``Buy[k]`` is a column number, ``k in Buy``, ``len``,
+    ``keys()`` and ``values()`` (the column numbers, in key order)."""
+
+    def __init__(self, name: str, keys: list, first: int):
+        self.name, self._keys, self.first = name, keys, first
+        self._at: dict | None = None
+
+    def _index(self) -> dict:
+        if self._at is None:
+            self._at = dict(zip(self._keys, range(self.first, self.first + len(self._keys))))
+        return self._at
+
+    def __getitem__(self, key) -> int:
+        return self._index()[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._index()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def keys(self) -> list:
+        return self._keys
+
+    def values(self) -> range:
+        return range(self.first, self.first + len(self._keys))
+
+    def label(self, key) -> str:
+        return label(self.name, key)
+
+
+class RowBlock:
+    """The name of one constraint family's rows (what a Pyomo Constraint component is to a compiled model)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def label(self, key) -> str:
+        return label(self.name, key)
+
+
+class Row:
+    """Σ coefs · columns + constant; compared with a number it becomes (row, lower, upper)."""
+
+    __slots__ = ("coefs", "cols", "constant")
+    __hash__ = None
+
+    def __init__(self, coefs: list, cols: list, constant: float = 0.0):
+        self.coefs, self.cols, self.constant = coefs, cols, constant
+
+    def __le__(self, rhs):
+        return self, -math.inf, float(rhs) - self.constant
+
+    def __ge__(self, rhs):
+        return self, float(rhs) - self.constant, math.inf
+
+    def __eq__(self, rhs):
+        rhs = float(rhs) - self.constant
+        return self, rhs, rhs
+
+
+class MatrixModel:
+    """A model under construction as a matrix; :meth:`finish` gives its :class:`StandardForm`.
+
+    ``tables`` and ``plan`` are set by models.sourcing as on a Pyomo model; after a solve,
+    ``solution`` holds the value of every column (what loading values into Pyomo variables is
+    to a Pyomo model)."""
+
+    def __init__(self, name: str = ""):
+        self.name = name
+        self.var_slices: list = []
+        self.num_col = 0
+        self._lower: list[np.ndarray] = []
+        self._upper: list[np.ndarray] = []
+        self._integer: list[np.ndarray] = []
+        self._indptr: list[int] = [0]
+        self._indices: list[int] = []
+        self._data: list[float] = []
+        self._row_lower: list[float] = []
+        self._row_upper: list[float] = []
+        self.row_keys: list = []
+        self.solution: np.ndarray | None = None
+        self.form: StandardForm | None = None
+
+    def add_columns(self, name: str, keys: list, lower=0.0, upper=math.inf, integer: bool = False) -> Columns:
+        """Columns for ``keys`` with bounds (a number or one per key; NaN or None: unbounded)."""
+        cols = Columns(name, list(keys), self.num_col)
+        n = len(cols)
+        lo = np.broadcast_to(np.asarray(lower if lower is not None else -math.inf, dtype=float), (n,))
+        hi = np.broadcast_to(np.asarray(upper if upper is not None else math.inf, dtype=float), (n,))
+        self._lower.append(np.where(np.isnan(lo), -math.inf, lo))
+        self._upper.append(np.where(np.isnan(hi), math.inf, hi))
+        self._integer.append(np.full(n, bool(integer)))
+        self.var_slices.append((cols, self.num_col, self.num_col + n))
+        self.num_col += n
+        return cols
+
+    def set_upper(self, cols: Columns, upper) -> None:
+        """New upper bounds for every column of ``cols``."""
+        for k, (c, first, _) in enumerate(self.var_slices):
+            if c is cols:
+                self._upper[k] = np.asarray(upper, dtype=float).copy()
+                return
+        raise KeyError(cols.name)
+
+    def add_rows(self, name: str, index: list, rows: dict) -> None:
+        """The rows of one constraint family: ``rows[key]`` is (Row, lower, upper) for each key of ``index``."""
+        block = RowBlock(name)
+        first = len(self._row_lower)
+        take_i, take_v, end = self._indices.extend, self._data.extend, self._indptr.append
+        lower, upper = self._row_lower.append, self._row_upper.append
+        for key in index:
+            row, lo, hi = rows[key]
+            take_i(row.cols)
+            take_v(row.coefs)
+            end(len(self._indices))
+            lower(lo)
+            upper(hi)
+        if index:
+            self.row_keys.append((block, first, list(index)))
+
+    def finish(self, cost: np.ndarray, offset: float = 0.0) -> StandardForm:
+        n = self.num_col
+        A = sp.csr_matrix((np.asarray(self._data, dtype=float), np.asarray(self._indices, dtype=np.int32),
+                           np.asarray(self._indptr, dtype=np.int64)), shape=(len(self._row_lower), n)).tocsc()
+        A.sum_duplicates()
+        cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
+        self.form = StandardForm(
+            A=A, cost=np.asarray(cost, dtype=float), offset=float(offset),
+            col_lower=cat(self._lower, float), col_upper=cat(self._upper, float), integer=cat(self._integer, bool),
+            row_lower=np.asarray(self._row_lower, dtype=float), row_upper=np.asarray(self._row_upper, dtype=float),
+            var_slices=self.var_slices, row_keys=self.row_keys,
+        )
+        self._indices = self._data = self._indptr = []  # the matrix holds them now
+        return self.form
