@@ -708,6 +708,13 @@ COST_COMPONENTS = (
 )
 
 
+def _penalty_discount(data: PlanData, soft: list) -> np.ndarray:
+    """The discount factor of each soft instance's violation: its period's, 1 for a horizon instance."""
+    horizon = np.array([p.period == HORIZON for p in soft], dtype=bool)
+    periods = np.array([data.base_period if h else p.period for p, h in zip(soft, horizon)], dtype=float)
+    return np.where(horizon, 1.0, _discount(data, periods))
+
+
 def add_objective(m) -> None:
     r"""Minimise the discounted total cost, kept as one named expression per component.
 
@@ -743,7 +750,7 @@ def add_objective(m) -> None:
         "cost_shortage": (short["shortage_penalty"].to_numpy(), short["discount"].to_numpy(),
                           [m.Shortfall[k] for k in zip(short["material"], short["period"].astype(int))]),
         "cost_penalty": (np.array([p.penalty for p in soft], dtype=float),
-                         np.array([1.0 if p.period == HORIZON else float(_discount(m.plan, [p.period])[0]) for p in soft]),
+                         _penalty_discount(m.plan, soft),
                          [m.Violation[p.name] for p in soft]),
         "cost_holding": (st["holding_cost"].to_numpy(dtype=float), st["discount"].to_numpy(dtype=float),
                          [m.Stock[k] for k in zip(st["material"], st["period"].astype(int))]),
