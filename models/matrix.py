@@ -23,14 +23,13 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 
 @dataclass
 class StandardForm:
     """Minimise cost · x + offset subject to row_lower <= A x <= row_upper, col_lower <= x <= col_upper."""
 
-    A: sp.csc_matrix
+    A: object  # scipy.sparse.csc_matrix
     cost: np.ndarray
     offset: float
     col_lower: np.ndarray
@@ -220,6 +219,8 @@ class MatrixModel:
             self.row_keys.append((block, first, list(index)))
 
     def finish(self, cost: np.ndarray, offset: float = 0.0) -> StandardForm:
+        import scipy.sparse as sp  # on first use: see planner.solver._spare_scipy_extras
+
         n = self.num_col
         A = sp.csr_matrix((np.asarray(self._data, dtype=float), np.asarray(self._indices, dtype=np.int32),
                            np.asarray(self._indptr, dtype=np.int64)), shape=(len(self._row_lower), n)).tocsc()

@@ -25,7 +25,6 @@ import dataclasses
 
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
 from pyomo.core.base.expression import ExpressionData
 from pyomo.core.base.var import ScalarVar, VarData
 from pyomo.core.expr.numeric_expr import (LinearExpression, MonomialTermExpression, NegationExpression,
@@ -75,6 +74,8 @@ def compile_model(model: pyo.Block | MatrixModel) -> StandardForm:
             row_keys.append((con, first, keys))
 
     n = len(columns)
+    import scipy.sparse as sp  # on first use: see planner.solver._spare_scipy_extras
+
     A = sp.csr_matrix((np.asarray(data, dtype=float), np.asarray(indices, dtype=np.int32),
                        np.asarray(indptr, dtype=np.int64)), shape=(len(rows), n)).tocsc()
     A.sum_duplicates()  # a variable twice in one row (possible in general expressions) becomes one entry
