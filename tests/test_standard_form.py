@@ -7,6 +7,8 @@ with every expression shape the fast path does not take.
 """
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pyomo.environ as pyo
@@ -128,3 +130,13 @@ def test_a_nonlinear_row_is_refused():
     m.bad = pyo.Constraint(expr=m.x[1] * m.x[2] <= 1)
     with pytest.raises(ValueError, match="not a linear expression"):
         compile_model(m)
+
+
+def test_solving_does_not_import_scipy_stats():
+    """Pyomo imports scipy.stats (~0.6 s) along with scipy unless planner.solver is imported first:
+    a plan's solve must not pay for it (scipy.sparse is imported on first use, after the solver)."""
+    code = ("import sys; from pathlib import Path; from planner.run import solve_file, Options; "
+            "o = solve_file(Path('inputs/example.xlsx'), None, Options(time_limit_s=5)); "
+            "print(o.status in ('optimal', 'time_limit_feasible'), 'scipy.sparse' in sys.modules, 'scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True", "False"]
