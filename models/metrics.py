@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from .sourcing import _linear
@@ -58,6 +59,12 @@ class Metric:
     def sign(self) -> float:
         return 1.0 if self.lower_is_better else -1.0
 
+    def selects(self, table: pd.DataFrame) -> np.ndarray:
+        """Which rows of ``table`` (offer-periods or purchases) a share counts: ``field`` is ``value``,
+        in any case. Each distinct value is compared once."""
+        codes, values = pd.factorize(table[self.field].astype(str))
+        return np.array([v.lower() == self.value for v in values] + [False])[codes]  # code -1 (missing): never
+
 
 METRICS = {m.name: m for m in (
     Metric("co2e", "CO2e", column="co2e"),
@@ -76,7 +83,7 @@ def coefficients(m, metric: Metric, material: str | None = None) -> tuple[np.nda
     op = m.tables.op
     scope = np.ones(len(op)) if material is None else (op["material"].to_numpy() == material).astype(float)
     if metric.is_share:
-        chosen = op[metric.field].astype(str).str.lower().to_numpy() == metric.value
+        chosen = metric.selects(op)
         return scope * chosen, scope
     return scope * op[metric.column].to_numpy(dtype=float), None
 

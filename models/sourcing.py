@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -778,26 +779,44 @@ def cost_components(m, discounted: bool = True) -> dict[str, float]:
 
 def cost_table(m) -> pd.DataFrame:
     """name, label, discounted, undiscounted of each cost component at the loaded values (one read of each variable)."""
-    rows = []
+    rows, read = [], {}
     for name, label in COST_COMPONENTS:
         unit, disc, variables = m.tables.cost_terms[name]
-        cost = np.asarray(unit, dtype=float) * _values_of(m, variables)
+        if id(variables) not in read:  # purchases, carbon and risk share the Buy list: read it once
+            read[id(variables)] = _values_of(m, variables)
+        cost = np.asarray(unit, dtype=float) * read[id(variables)]
         rows.append((name, label, float((cost * disc).sum()), float(cost.sum())))
     return pd.DataFrame(rows, columns=["name", "label", "discounted", "undiscounted"])
 
 
 def _values_of(m, variables) -> np.ndarray:
-    """The loaded values of ``variables`` (Pyomo variables, or a MatrixModel's columns)."""
+    """The loaded values of ``variables`` (Pyomo variables, or a MatrixModel's columns); an unset value reads as 0."""
     if isinstance(m, MatrixModel):
         return m.solution[np.asarray(variables, dtype=np.int64)] if m.solution is not None else np.zeros(len(variables))
-    return np.array([v.value or 0.0 for v in variables], dtype=float)
+    x = np.array(list(map(attrgetter("value"), variables)), dtype=float)  # an unset value (None) reads as NaN
+    if np.isnan(x).any():  # tell unset values from NaN ones the slow way
+        x = np.array([v.value or 0.0 for v in variables], dtype=float)
+    return x
 
 
 def purchases(m, buy: pd.Series) -> pd.DataFrame:
     """The op table with ``quantity`` (from the Buy values, indexed like OFFER_PERIODS)."""
     op = m.tables.op
-    q = buy.reindex(pd.MultiIndex.from_arrays([op["source"], op["material"], op["period"].astype(int)])).to_numpy()
-    return op.assign(quantity=np.nan_to_num(q))
+    return op.assign(quantity=_buy_in_op_order(op, buy))
+
+
+def _buy_in_op_order(op: pd.DataFrame, buy: pd.Series) -> np.ndarray:
+    """The Buy values in the order of op's rows, 0 where ``buy`` has none.
+
+    The solver's values come indexed in op's order already: then they are taken as they are
+    (comparing the keys costs a fraction of matching them).
+    """
+    ix = buy.index
+    keys = (op["source"], op["material"], op["period"].astype(int))
+    if len(ix) == len(op) and ix.nlevels == 3 and all(
+            (ix.get_level_values(i).to_numpy() == k.to_numpy()).all() for i, k in enumerate(keys)):
+        return np.nan_to_num(buy.to_numpy())
+    return np.nan_to_num(buy.reindex(pd.MultiIndex.from_arrays(keys)).to_numpy())
 
 
 def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
@@ -816,18 +835,29 @@ def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
     So a binding policy has a shadow price <= 0 (relaxing it saves money) in discounted
     currency; an instance without a row (it can never bind) has 0.
     """
+    tb = m.tables
+    if not tb.policies:
+        return pd.Series({}, dtype=float, name="shadow_price")
     q = purchases(m, buy)["quantity"].to_numpy()
-    out = {}
-    rows = {name: y.to_dict() for name, y in duals.items()}
-    for p in m.tables.policies:
-        name = m.tables.policy_rows.get(p.name)
-        if p.kind == "count":
-            out[p.name] = np.nan
-            continue
-        y = float(rows[name].get(p.name, 0.0)) if name in rows else 0.0
-        scale = q[p.scope].sum() / 100.0 if p.kind == "share" else 1.0
-        out[p.name] = (y if p.is_max else -y) * scale
-    return pd.Series(out, dtype=float, name="shadow_price")
+    name, rule, scope = zip(*map(attrgetter("name", "rule", "scope"), tb.policies))
+    rules = dict(zip(rule, tb.policies))  # an instance of each rule, for what the rule implies
+    which = np.fromiter(map(list(rules).index, rule), dtype=np.int64, count=len(rule))
+    kind = np.array([p.kind for p in rules.values()])[which]
+    is_max = np.array([p.is_max for p in rules.values()], dtype=bool)[which]
+    row = np.array(list(map(tb.policy_rows.get, name)), dtype=object)
+    names = np.array(name, dtype=object)
+    y = np.zeros(len(name))
+    for component, dual in duals.items():  # an instance without a dual (no row, or no such row) has 0
+        at = row == component
+        y[at] = dual.reindex(names[at], fill_value=0.0).to_numpy(dtype=float)
+    scopes = dict(zip(map(id, scope), scope))  # instances of one material and period share their scope
+    scope_total = {k: q[s].sum() for k, s in scopes.items()}
+    total = np.fromiter(map(scope_total.__getitem__, map(id, scope)), dtype=float, count=len(scope))
+    scale = np.where(kind == "share", total / 100.0, 1.0)
+    out = np.where(kind == "count", np.nan, np.where(is_max, y, -y) * scale)
+    return pd.Series(out, index=pd.Index(name), dtype=float, name="shadow_price")
+_POLICY_FIELDS = attrgetter("policy", "name", "rule", "material", "period", "selection", "metric", "limit", "soft",
+                            "penalty", "row", "members", "scope")
 
 
 def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Series | None = None,
@@ -839,27 +869,67 @@ def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Se
     rules, achieved - limit for min rules (negative when violated). Shares' ``violation`` is
     in quantity units (the row's unit).
     """
+    tb = m.tables
+    if not tb.policies:
+        return pd.DataFrame([])
     op = purchases(m, buy)
     q = op["quantity"].to_numpy()
-    violation = violation.to_dict()  # dict lookups: a Series .get per instance costs ~20 µs
-    prices = {} if shadow_prices is None else shadow_prices.to_dict()
-    rows = []
-    for p in m.tables.policies:
-        if p.kind == "share":
-            total = q[p.scope].sum()
-            achieved = q[p.members].sum() / total if total > tol else np.nan
-        elif p.kind == "count":
-            achieved = float((q[p.members] > tol).sum())
-        else:
-            achieved = float((metric_weights(op, p) * q[p.members]).sum())
-        slack = (p.limit - achieved) if p.is_max else (achieved - p.limit)
-        v = float(violation.get(p.name, 0.0)) if p.soft else 0.0
-        rows.append(dict(
-            policy=p.policy, instance=p.name, rule=p.rule, material=p.material, period=p.period,
-            selection=p.selection, metric=p.metric, limit=p.limit, achieved=achieved, slack=slack,
-            binding=bool(p.name in m.tables.policy_rows and not np.isnan(slack) and slack <= tol * max(1.0, abs(p.limit))),
-            soft=p.soft, violation=v, penalty=(p.penalty * v if p.soft else 0.0),
-            shadow_price=float(prices.get(p.name, np.nan)),
-            row=p.row, constraint=m.tables.policy_rows.get(p.name),
-        ))
-    return pd.DataFrame(rows)
+    (policy, name, rule, material, period, selection, metric, limit, soft, penalty, row, members,
+     scope) = zip(*map(_POLICY_FIELDS, tb.policies))
+    rules = dict(zip(rule, tb.policies))  # an instance of each rule, for what the rule implies
+    which = np.fromiter(map(list(rules).index, rule), dtype=np.int64, count=len(rule))
+    kind = np.array([p.kind for p in rules.values()])[which]
+    is_max = np.array([p.is_max for p in rules.values()], dtype=bool)[which]
+    limit, soft, penalty = np.array(limit, dtype=float), np.array(soft, dtype=bool), np.array(penalty, dtype=float)
+
+    bought, buying = _by_length(members, q, tol)  # Σ quantity, and the number of members buying, per instance
+    achieved = np.full(len(name), np.nan)
+    share = kind == "share"
+    if share.any():
+        scopes = dict(zip(map(id, scope), scope))  # instances of one material and period share their scope
+        scope_total = {k: q[s].sum() for k, s in scopes.items()}
+        total = np.fromiter(map(scope_total.__getitem__, map(id, scope)), dtype=float, count=len(scope))[share]
+        achieved[share] = np.divide(bought[share], total, out=np.full(len(total), np.nan), where=total > tol)
+    count = kind == "count"
+    achieved[count] = buying[count]
+    weights = {}  # a total weighs each purchase by its metric (models.sourcing.metric_weights)
+    for i in np.flatnonzero(kind == "total").tolist():
+        col = METRIC_COLUMN[metric[i]]
+        if col not in weights:
+            weights[col] = np.ones(len(op)) if col is None else op[col].to_numpy(dtype=float)
+        achieved[i] = (weights[col][members[i]] * q[members[i]]).sum()
+    slack = np.where(is_max, limit - achieved, achieved - limit)
+    has_row = np.fromiter(map(tb.policy_rows.__contains__, name), dtype=bool, count=len(name))
+    with np.errstate(invalid="ignore"):
+        binding = has_row & ~np.isnan(slack) & (slack <= tol * np.fmax(1.0, np.abs(limit)))
+    v = np.where(soft, violation.reindex(name, fill_value=0.0).to_numpy(dtype=float), 0.0)
+    prices = (np.full(len(name), np.nan) if shadow_prices is None
+              else shadow_prices.reindex(name).to_numpy(dtype=float))
+    return pd.DataFrame(dict(
+        policy=policy, instance=name, rule=rule, material=material, period=period, selection=selection, metric=metric,
+        limit=limit, achieved=achieved, slack=slack, binding=binding, soft=soft, violation=v,
+        penalty=np.where(soft, penalty * v, 0.0), shadow_price=prices, row=row,
+        constraint=list(map(tb.policy_rows.get, name)),
+    ))
+
+
+def _by_length(members: tuple, q: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per member list: Σ q over it, and how many of its q exceed ``tol``.
+
+    Lists of one length are gathered into the rows of one matrix and summed along them: the
+    same pairwise summation, bit for bit, as ``q[members].sum()`` list by list, in a few calls.
+    """
+    n = np.fromiter(map(len, members), dtype=np.int64, count=len(members))
+    order = np.argsort(n, kind="stable")
+    x = q[np.concatenate([*map(members.__getitem__, order.tolist()), np.empty(0, dtype=np.int64)])]
+    total, buying = np.zeros(len(members)), np.zeros(len(members))
+    lengths, first, k = np.unique(n[order], return_index=True, return_counts=True)
+    start = 0
+    for length, a, b in zip(lengths.tolist(), first.tolist(), k.tolist()):
+        rows = x[start:start + b * length].reshape(b, length)
+        total[order[a:a + b]] = rows.sum(axis=1)
+        buying[order[a:a + b]] = (rows > tol).sum(axis=1)
+        start += b * length
+    return total, buying
+
+

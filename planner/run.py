@@ -7,6 +7,7 @@ the purchases, so that every plan (and the comparison of plans) defines them one
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import platform
@@ -20,7 +21,8 @@ import pandas as pd
 
 from models.data import PlanData
 from models.metrics import METRICS
-from models.sourcing import InfeasibleData, build_model, cost_table, policy_results, purchases
+from models.policies import COUNT_RULES, SHARE_RULES, TOTAL_RULES
+from models.sourcing import InfeasibleData, build_matrix, cost_table, policy_results, purchases
 
 from . import __version__, numerics, policy_costs, scenarios, solver
 from .diagnose import Diagnosis, diagnosis_path, explain, write_diagnosis
@@ -100,14 +102,14 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
     threads = options.threads if options.threads is not None else settings.threads
     t = time.perf_counter()
     try:
-        model = build_model(data)
+        model = build_matrix(data)
     except InfeasibleData as e:
         timings["build"] = time.perf_counter() - t
         outcome = Outcome("infeasible", checked, timings=timings, obstacles=e.obstacles)
         return _diagnose(outcome, path, out, None, limit, threads, log, t0, options.scenario)
     timings["build"] = time.perf_counter() - t
-    # The model's million objects live until the plan is written: out of the collector's sight, so
-    # that the full collections the compiler, extraction and writer trigger do not scan them each time.
+    # The model's tables and row keys live until the plan is written: out of the collector's sight, so
+    # that the full collections extraction and the writer trigger do not scan them each time.
     gc.freeze()
     log(f"built the model in {timings['build']:.2f} s; solving (time limit {limit:g} s, gap {gap:g})")
     result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress)
@@ -177,7 +179,8 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
 
     shortfall = _series(result.values.get("Shortfall"))
     demand = model.tables.demand.copy()
-    demand["shortfall"] = [float(shortfall.get((m, int(t)), 0.0)) for m, t in zip(demand["material"], demand["period"])]
+    keys = pd.MultiIndex.from_arrays([demand["material"], demand["period"].astype(int)])
+    demand["shortfall"] = shortfall.reindex(keys, fill_value=0.0).to_numpy(dtype=float)
     stock = stock_table(model, result.values, op, demand) if len(model.tables.stock) else None
     kpis = _kpis(bought, demand, data, stock)
     violation = _series(result.values.get("Violation"))
@@ -243,6 +246,7 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
 MODEL_VERSION = "1"
 
 
+@functools.cache  # looking a distribution up reads its metadata files
 def _version(dist: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -256,8 +260,8 @@ def _series(s) -> pd.Series:
     return s if s is not None else pd.Series(dtype=float)
 
 
-def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
-    return (part / whole.where(whole > TOL)).astype(float)
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    return part / np.where(whole > TOL, whole, np.nan)
 
 
 def stock_table(model, values: dict[str, pd.Series], op: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
@@ -304,10 +308,10 @@ def commitments_table(model, values: dict[str, pd.Series]) -> pd.DataFrame:
     """
     tb = model.tables
     use = _series(values.get("Use"))
-    op = tb.op[tb.op["has_use"].to_numpy()]
+    has_use = np.flatnonzero(tb.op["has_use"].to_numpy())
     # the Use variable is indexed by these rows in this order (models.sourcing._declare)
-    assert len(use) == len(op), (len(use), len(op))
-    chosen = op[(use.to_numpy(dtype=float) > 0.5) & op["contract"].to_numpy()]
+    assert len(use) == len(has_use), (len(use), len(has_use))
+    chosen = tb.op.iloc[has_use[(use.to_numpy(dtype=float) > 0.5) & tb.op["contract"].to_numpy()[has_use]]]
     contracts = pd.DataFrame({"commitment": "contract", "source": chosen["source"], "material": chosen["material"],
                               "period": chosen["period"].astype(int), "min_order": chosen["min_order"],
                               "contract_cost": chosen["contract_cost"], "build_cost": np.nan})
@@ -326,52 +330,68 @@ def _clean(x: np.ndarray) -> np.ndarray:
     return np.where(np.abs(x) < TOL, 0.0, x)
 
 
+ALL = "(all)"  # all materials together: the KPI rows of a period, a policy over every material
+SUMS = ["bought", "spend", *(m.name for m in SHARES), "co2e", "water", "waste"]  # KPIs that add up over purchases
+
+
 def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData, stock: pd.DataFrame | None = None) -> pd.DataFrame:
     """KPIs per material and period, then per period over all materials (material '(all)').
 
     The shares (FEOC, domestic, allied, recycled) are those the frontier optimises (models.metrics.METRICS).
     HHI stays blank where nothing was bought. With stockpiles, ``stock`` (closing stock) and
     ``reserve_months`` (its cover in months of next-period demand) per stocked material.
+
+    Each row of the table is one integer key, ascending in the table's order (materials as
+    listed, then '(all)'; periods ascending). Every purchase and demand counts twice, under
+    its material's key and under its period's '(all)' key, so that each KPI is one grouped sum.
     """
-    b = bought.assign(all="(all)")
-    chosen = {m.name: b[m.field].astype(str).str.lower() == m.value for m in SHARES}
-    frames = []
-    for keys in (["material", "period"], ["all", "period"]):
-        g = b.groupby(keys)
-        k = pd.DataFrame({
-            "bought": g["quantity"].sum(),
-            "spend": g["spend"].sum(),
-            **{name: b[mask].groupby(keys)["quantity"].sum() for name, mask in chosen.items()},
-            "sources_in_use": g["source"].nunique(),
-            "co2e": g["co2e_total"].sum(), "water": g["water_total"].sum(), "waste": g["waste_total"].sum(),
-        })
-        by_country = b.groupby(keys + ["country"])["quantity"].sum()
-        share = by_country / by_country.groupby(level=[0, 1]).transform("sum")
-        k["hhi"] = (share * 100).pow(2).groupby(level=[0, 1]).sum()
-        k.index = k.index.set_names(["material", "period"])
-        frames.append(k)
-    k = pd.concat(frames)
-    d = demand.groupby(["material", "period"])[["quantity", "shortfall"]].sum()
-    d_all = demand.groupby("period")[["quantity", "shortfall"]].sum()
-    d_all.index = pd.MultiIndex.from_product([["(all)"], d_all.index], names=["material", "period"])
-    d = pd.concat([d, d_all]).rename(columns={"quantity": "demand"})
-    k = d.join(k, how="outer")
-    k = k.fillna({c: 0.0 for c in k.columns if c != "hhi"})
+    materials = pd.Index([*data.materials.index, ALL])
+    periods = np.unique(np.r_[bought["period"].to_numpy(dtype=np.int64), demand["period"].to_numpy(dtype=np.int64)])
+
+    def keys(frame: pd.DataFrame) -> np.ndarray:  # each row's material key, then its '(all)' key
+        material = materials.get_indexer(frame["material"])
+        assert (material >= 0).all()  # every material bought or demanded is one of data.materials
+        period = np.searchsorted(periods, frame["period"].to_numpy(dtype=np.int64))
+        return np.r_[material * len(periods) + period, (len(materials) - 1) * len(periods) + period]
+
+    def twice(column: pd.Series | np.ndarray) -> np.ndarray:
+        return np.tile(np.asarray(column), 2)
+
+    q = bought["quantity"].to_numpy()
+    b = pd.DataFrame({
+        "bought": twice(q), "spend": twice(bought["spend"]),
+        **{m.name: twice(np.where(m.selects(bought), q, np.nan)) for m in SHARES},  # NaN outside the share: sums skip it
+        "co2e": twice(bought["co2e_total"]), "water": twice(bought["water_total"]), "waste": twice(bought["waste_total"]),
+        "source": twice(bought["source"]),
+    })
+    key = keys(bought)
+    g = b.groupby(key)
+    k = g[SUMS].sum()
+    k["sources_in_use"] = g["source"].nunique()
+    by_country = b["bought"].groupby([key, twice(bought["country"])]).sum()
+    share = by_country / by_country.groupby(level=0).transform("sum")
+    k["hhi"] = (share * 100).pow(2).groupby(level=0).sum()
+    d = pd.DataFrame({"demand": twice(demand["quantity"]), "shortfall": twice(demand["shortfall"])})
+    d = d.groupby(keys(demand)).sum()
+    rows = k.index.union(d.index)
+    hhi = k["hhi"].reindex(rows).to_numpy()  # blank where nothing was bought
+    k, d = k.reindex(rows, fill_value=0.0), d.reindex(rows, fill_value=0.0)
+    row = rows.to_numpy()
+    total = k["bought"].to_numpy()
     out = pd.DataFrame({
-        "material": k.index.get_level_values(0), "period": k.index.get_level_values(1).astype(int),
-        "demand": k["demand"].to_numpy(), "bought": k["bought"].to_numpy(), "shortfall": k["shortfall"].to_numpy(),
+        "material": materials[row // len(periods)], "period": periods[row % len(periods)],
+        "demand": d["demand"].to_numpy(), "bought": total, "shortfall": d["shortfall"].to_numpy(),
         "spend": k["spend"].to_numpy(),
-        **{name: _share(k[name], k["bought"]).to_numpy() for name in chosen},
-        "hhi": k["hhi"].to_numpy(), "sources_in_use": k["sources_in_use"].astype(int).to_numpy(),
+        **{m.name: _share(k[m.name].to_numpy(), total) for m in SHARES},
+        "hhi": hhi, "sources_in_use": k["sources_in_use"].astype(int).to_numpy(),
         "co2e": k["co2e"].to_numpy(), "water": k["water"].to_numpy(), "waste": k["waste"].to_numpy(),
     })
     if stock is not None:
         s = stock.set_index(["material", "period"])
-        key = pd.MultiIndex.from_arrays([out["material"], out["period"]])
-        out["stock"] = s["closing"].reindex(key).to_numpy()
-        out["reserve_months"] = s["reserve_months"].reindex(key).to_numpy()
-    order = {m: i for i, m in enumerate(list(data.materials.index) + ["(all)"])}
-    return out.sort_values(["material", "period"], key=lambda c: c.map(order) if c.name == "material" else c).reset_index(drop=True)
+        at = pd.MultiIndex.from_arrays([out["material"], out["period"]])
+        out["stock"] = s["closing"].reindex(at).to_numpy()
+        out["reserve_months"] = s["reserve_months"].reindex(at).to_numpy()
+    return out
 
 
 def _purchases_table(b: pd.DataFrame) -> pd.DataFrame:
@@ -384,21 +404,28 @@ def _purchases_table(b: pd.DataFrame) -> pd.DataFrame:
     return t.sort_values(["period", "material", "quantity"], ascending=[True, True, False]).reset_index(drop=True)
 
 
+RULE_KIND = {**dict.fromkeys(SHARE_RULES, "share"), **dict.fromkeys(COUNT_RULES, "count"),
+             **dict.fromkeys(TOTAL_RULES, "total")}  # as models.policies.PolicyInstance.kind
+
+
 def _policies_table(pol: pd.DataFrame, s) -> pd.DataFrame:
     if pol.empty:
         return pd.DataFrame(columns=["policy", "instance", "rule", "material", "period", "selection", "limit", "achieved"])
     unit = {"share": f"{s.currency} per percentage point", "count": "n/a (integer rule)"}
     metric_unit = {"quantity": s.quantity_unit, "spend": s.currency, "co2e": "t CO2e", "water": "m3", "waste": "t",
                    "risk": f"risk point × {s.quantity_unit}"}
-    kind = pol["rule"].str.split("_", n=1).str[1].replace({"sources": "count"})
+    kind = pol["rule"].map(RULE_KIND)
+    total = (kind == "total").to_numpy()
+    units = kind.map(unit).to_numpy()  # a total's unit is its metric's
+    units[total] = [f"{s.currency} per {metric_unit.get(m, m)}" for m in pol["metric"].to_numpy()[total]]
     return pd.DataFrame({
         "policy": pol["policy"], "instance": pol["instance"], "rule": pol["rule"],
-        "material": pol["material"].fillna("(all)"), "period": pol["period"].astype(str),
-        "selection": pol["selection"], "metric": np.where(kind == "total", pol["metric"], ""),
+        "material": pol["material"].fillna(ALL), "period": pol["period"].astype(str),
+        "selection": pol["selection"], "metric": np.where(total, pol["metric"], ""),
         "limit": pol["limit"], "achieved": pol["achieved"], "slack": pol["slack"], "binding": np.where(pol["binding"], "yes", "no"),
         "enforcement": np.where(pol["soft"], "soft", "hard"), "violation": pol["violation"], "penalty_cost": pol["penalty"],
         "shadow_price": pol["shadow_price"],
-        "shadow_price_unit": [unit.get(k) or f"{s.currency} per {metric_unit.get(m, m)}" for k, m in zip(kind, pol["metric"])],
+        "shadow_price_unit": units.tolist(),
         "policies_row": pol["row"],
     })
 
