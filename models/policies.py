@@ -69,9 +69,14 @@ def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int
     Share and count rules cover the (material, period) pairs in ``op``; totals cover every
     period of the horizon (a total over nothing is 0, which a ``min_total`` must see).
     """
-    by_mp = op.groupby(["material", "period"], sort=True).indices
-    by_p = op.groupby("period", sort=True).indices
-    materials = op["material"].to_numpy()
+    # columns as integer codes once, so that each scope is cut by array indexing alone
+    material, period = _Coded.of(op["material"]), _Coded.of(op["period"])
+    n_periods = len(period.values)
+    pair = joint_key([(material.codes, len(material.values)), (period.codes, n_periods)])
+    every = np.arange(len(op))
+    by_mp = {(material.values[k // n_periods], period.values[k % n_periods]): pos for k, pos in zip(*split_by(pair, every))}
+    by_p = {period.values[k]: pos for k, pos in zip(*split_by(period.codes, every))}
+    fields: dict[str, _Coded] = {}
     empty = np.empty(0, dtype=np.int64)
     out: list[PolicyInstance] = []
     for p in policies.to_dict("records"):
@@ -79,42 +84,104 @@ def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int
         pm, pp = p["material"], p["period"]
         if total:
             chosen = periods if pp is None else (HORIZON,) if pp == HORIZON else (pp,)
+            code = material.code.get(pm, -2)  # -2: a material no purchase has
             groups = []
             for t in chosen:
-                pos = np.arange(len(op)) if t == HORIZON else by_p.get(t, empty)
+                pos = every if t == HORIZON else by_p.get(t, empty)
                 if pm is not None:
-                    pos = pos[materials[pos] == pm]
+                    pos = pos[material.codes[pos] == code]
                 groups.append((pm, t, pos))
         else:
             groups = [(m, t, pos) for (m, t), pos in by_mp.items()
                       if (pm is None or m == pm) and (pp is None or t == pp)]
+        select = _selector(p["field"], p["terms"], op, fields)
+        shared = dict(policy=p["policy"], rule=p["rule"], metric=p["metric"] if total else None,
+                      limit=float(p["limit"]), soft=bool(p["soft"]),
+                      penalty=float(p["penalty"]) if p["soft"] else np.nan, row=int(p["row"]))
         for m, t, scope in groups:
-            for label, members in _select(p["field"], p["terms"], op, scope):
-                out.append(PolicyInstance(
-                    name=f"{p['policy']}[{m if m is not None else 'all materials'}, {t}, {label}]",
-                    policy=p["policy"], rule=p["rule"], material=m, period=t, selection=label,
-                    metric=p["metric"] if total else None, limit=float(p["limit"]), soft=bool(p["soft"]),
-                    penalty=float(p["penalty"]) if p["soft"] else np.nan, row=int(p["row"]),
-                    members=members, scope=scope,
-                ))
+            where = f"{p['policy']}[{m if m is not None else 'all materials'}, {t}, "
+            for label, members in select(scope):
+                out.append(PolicyInstance(name=f"{where}{label}]", material=m, period=t, selection=label,
+                                          members=members, scope=scope, **shared))
     return out
 
 
-def _select(field: str | None, terms: tuple | None, op: pd.DataFrame, scope: np.ndarray):
-    """(label, member positions) for each selection the row expands into within ``scope``.
+@dataclass(frozen=True)
+class _Coded:
+    """A column as integer codes numbered in the sorted order of its values; -1 where missing."""
+
+    codes: np.ndarray
+    values: list  # by code
+    code: dict  # value -> code
+
+    @classmethod
+    def of(cls, column: pd.Series, as_text: bool = False) -> _Coded:
+        """Values in their natural order, as groupby sorts them, or ``as_text`` (as selection labels list)."""
+        codes, uniques = pd.factorize(column.to_numpy(), sort=True)
+        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i])) if as_text else range(len(uniques))
+        rank = np.empty(len(uniques) + 1, dtype=np.int64)
+        rank[order] = np.arange(len(uniques))
+        rank[-1] = -1  # factorize's code for a missing value
+        values = uniques[list(order)].tolist()
+        return cls(rank[codes], values, {v: i for i, v in enumerate(values)})
+
+
+def joint_key(codes: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """One integer per row from several integer codes, each given with its number of codes
+    (0 to n - 1); -1 where a code is out of range (a missing value)."""
+    key = np.zeros(len(codes[0][0]), dtype=np.int64)
+    valid = np.ones(len(key), dtype=bool)
+    for code, n in codes:
+        valid &= (code >= 0) & (code < n)
+        key = key * n + code
+    return np.where(valid, key, -1)
+
+
+def split_by(key: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct values ≥ 0 of ``key``, ascending, and the ``values`` of each, in row order.
+
+    Negative keys (missing values) belong to no group.
+    """
+    kept = key >= 0
+    key, values = key[kept], values[kept]
+    if not len(key):
+        return key, []
+    # on integers of 16 bits or fewer numpy's stable sort is a radix sort, in linear time
+    order = np.argsort(key.astype(np.min_scalar_type(key.max())), kind="stable")
+    key, values = key[order], values[order]
+    start = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    bounds = [*start.tolist(), len(key)]
+    return key[start], [values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _selector(field: str | None, terms: tuple | None, op: pd.DataFrame, fields: dict[str, _Coded]):
+    """A function giving (label, member positions) for each selection the row expands into within a scope.
 
     ``terms`` are (field, value) pairs, OR-ed; ``field`` alone expands into one selection
-    per value of that field found in the scope.
+    per value of that field found in the scope. ``fields`` caches the coded columns of ``op``.
     """
+    def coded(f: str) -> _Coded:
+        if f not in fields:
+            fields[f] = _Coded.of(op[f], as_text=True)
+        return fields[f]
+
     if terms:
-        chosen = np.zeros(len(scope), dtype=bool)
+        label = selection_label(terms)
+        chosen = np.zeros(len(op), dtype=bool)
         for f in dict.fromkeys(f for f, _ in terms):
-            chosen |= np.isin(op[f].to_numpy()[scope], [v for g, v in terms if g == f])
-        return [(selection_label(terms), scope[chosen])]
+            column = coded(f)
+            wanted = np.zeros(len(column.values) + 1, dtype=bool)  # the last entry: missing values (code -1)
+            wanted[[column.code[v] for g, v in terms if g == f and v in column.code]] = True
+            chosen |= wanted[column.codes]
+        return lambda scope: [(label, scope[chosen[scope]])]
     if field is None:
-        return [("all", scope)]
-    column = op[field].to_numpy()[scope]
-    return [(f"{field}={v}", scope[column == v]) for v in sorted(set(column), key=str)]
+        return lambda scope: [("all", scope)]
+    column = coded(field)
+
+    def each_value(scope):
+        keys, parts = split_by(column.codes[scope], scope)
+        return [(f"{field}={column.values[k]}", part) for k, part in zip(keys, parts)]
+    return each_value
 
 
 def selection_label(terms: tuple) -> str:

@@ -198,27 +198,18 @@ def _find_version(grid: pd.DataFrame) -> str | None:
 
 def _blanks_to_none(df: pd.DataFrame) -> pd.DataFrame:
     """Calamine gives NaN for empty cells and '' for empty strings; both become None."""
-    df = df.astype(object)
-    df = df.where(df.notna(), None)
-    for c in df.columns:
-        col = df[c]
-        text = (col.map(type) == str).to_numpy()
-        if text.any():
-            blank = np.zeros(len(col), dtype=bool)
-            blank[text] = (col[text].str.strip() == "").to_numpy()
-            if blank.any():
-                df.loc[blank, c] = None
-        # a number beyond the double range (1.8e308 written out) reads as infinite: no
-        # workbook can hold that number, so it is kept as the text it shows, "inf"
-        number = (col.map(type) == float).to_numpy()
-        if number.any():
-            inf = np.zeros(len(col), dtype=bool)
-            inf[number] = np.isinf(col[number].to_numpy(dtype=float))
-            if inf.any():
-                df.loc[inf, c] = ["inf" if v > 0 else "-inf" for v in col[inf]]
-    df.columns = range(df.shape[1])
-    df.index = range(df.shape[0])
-    return df
+    cells = df.to_numpy(dtype=object).flatten()  # a copy, row by row
+    kind = np.fromiter(map(type, cells), dtype=object, count=cells.size)
+    blank = pd.isna(cells)
+    text = np.flatnonzero(kind == str)
+    blank[text] = [not v.strip() for v in cells[text]]
+    cells[blank] = None
+    # a number beyond the double range (1.8e308 written out) reads as infinite: no
+    # workbook can hold that number, so it is kept as the text it shows, "inf"
+    number = np.flatnonzero(kind == float)
+    inf = number[np.isinf(cells[number].astype(float))]
+    cells[inf] = ["inf" if v > 0 else "-inf" for v in cells[inf]]
+    return pd.DataFrame(cells.reshape(df.shape), dtype=object)
 
 
 def _letter(j: int) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from models.data import STOCKPILE_COLUMNS, PlanData, Settings
-from models.policies import HORIZON
+from models.policies import HORIZON, joint_key, split_by
 
 from . import schema
 from .errors import InputError, Problem
@@ -198,12 +198,12 @@ def _typed(spec: schema.Sheet, raw: RawTable, problems: list[Problem]) -> pd.Dat
     n = len(raw.cells)
     rows = raw.cells[ROW].tolist()
     for col in spec.columns:
-        values = raw.cells[col.key] if col.key in raw.cells else pd.Series([None] * n, dtype=object)
+        cells = raw.cells[col.key].to_numpy(dtype=object) if col.key in raw.cells else np.full(n, None, dtype=object)
         percent = col.key == "limit" and spec.name == "Policies"  # shares may be written 40%; checked per rule later
-        typed, slow = _bulk(col, values, percent)
-        cells = values.to_numpy(dtype=object)
-        if not col.required:
-            slow &= values.notna().to_numpy()  # an optional blank takes its default later
+        typed = np.full(n, None, dtype=object)
+        slow = np.full(n, col.required)  # an optional blank takes its default later
+        given = pd.notna(cells)
+        typed[given], slow[given] = _bulk(col, cells[given], percent)
         for i in np.flatnonzero(slow):
             v = cells[i]
             if v is None:
@@ -221,18 +221,18 @@ def _typed(spec: schema.Sheet, raw: RawTable, problems: list[Problem]) -> pd.Dat
     return df
 
 
-def _bulk(col: schema.Column, values: pd.Series, percent: bool) -> tuple[np.ndarray, np.ndarray]:
+def _bulk(col: schema.Column, cells: np.ndarray, percent: bool) -> tuple[np.ndarray, np.ndarray]:
     """Type the ordinary cells of a column at once: (typed values, mask of cells left to check one by one).
 
     Ordinary means: a finite number within bounds for number columns (whole for integers
     and periods), a string for text, a known spelling for choices. Blanks and everything
     else go through :func:`convert`, which words the problem.
     """
-    typed = np.full(len(values), None, dtype=object)
-    kind = values.map(type).to_numpy()
+    typed = np.full(len(cells), None, dtype=object)
     if col.type in ("number", "integer", "period") or percent:
-        plain = (kind == float) | (kind == int)
-        x = pd.to_numeric(values.where(plain), errors="coerce").to_numpy(dtype=float)
+        plain = _of_type(cells, (float, int))
+        x = np.full(len(cells), np.nan)
+        x[plain] = cells[plain].astype(float)
         good = plain & np.isfinite(x) & (np.abs(x) < MAX_NUMBER)
         if col.minimum is not None and not percent:
             good &= x >= col.minimum
@@ -245,17 +245,22 @@ def _bulk(col: schema.Column, values: pd.Series, percent: bool) -> tuple[np.ndar
             typed[good] = x[good].astype(object)
         return typed, ~good
     if col.type in ("id", "text"):
-        good = kind == str
-        typed[good] = values[good].str.strip().to_numpy(dtype=object)
+        good = _of_type(cells, (str,))
+        typed[good] = [v.strip() for v in cells[good]]
         return typed, ~good
     if col.type in ("choice", "yesno"):
         spellings = {c.lower(): c for c in col.choices} if col.type == "choice" else {"yes": "yes", "no": "no"}
-        good = kind == str
-        canon = values[good].str.strip().str.lower().map(spellings)
-        typed[good] = canon.to_numpy(dtype=object)
-        good[good] = canon.notna().to_numpy()
+        good = _of_type(cells, (str,))
+        typed[good] = [spellings.get(v.strip().lower()) for v in cells[good]]
+        good &= pd.notna(typed)
         return typed, ~good
-    return typed, np.ones(len(values), dtype=bool)
+    return typed, np.ones(len(cells), dtype=bool)
+
+
+def _of_type(cells: np.ndarray, types: tuple[type, ...]) -> np.ndarray:
+    """Mask of the cells whose type is exactly one of ``types`` (not a subclass: bool is no int here)."""
+    kind = np.fromiter(map(type, cells), dtype=object, count=len(cells))
+    return np.logical_or.reduce([kind == t for t in types])
 
 
 def _empty(spec: schema.Sheet) -> pd.DataFrame:
@@ -312,24 +317,25 @@ def _switched_off(typed: dict[str, pd.DataFrame], skipped: dict[str, int], probl
         if s.name == "Settings":
             continue
         df = typed[s.name]
-        off = df["include"] == "no"
+        off = (df["include"] == "no").to_numpy()
         if s.name in _PARENTS:
-            cascade = pd.Series(False, index=df.index)
+            cascade = np.zeros(len(df), dtype=bool)
             for col, parent in _PARENTS[s.name]:
-                cascade |= df[col].isin(off_keys.get(parent, set())) & df[col].notna()
+                if off_keys.get(parent):
+                    cascade |= (df[col].isin(off_keys[parent]) & df[col].notna()).to_numpy()
             cascaded = cascade & ~off
             if cascaded.any():
-                rows = ", ".join(str(r) for r in df.loc[cascaded, "row"].head(10))
+                rows = ", ".join(str(r) for r in df["row"][cascaded].head(10))
                 more = "" if cascaded.sum() <= 10 else f" and {cascaded.sum() - 10} more"
                 problems.append(Problem(s.name, None, None, None,
                                         f"{int(cascaded.sum())} row(s) skipped because they refer to a row switched off with include = no (rows {rows}{more})",
                                         "warning"))
-            off |= cascade
+            off = off | cascade
         if s.keys and len(s.keys) == 1:
-            off_keys[s.name] = set(df.loc[off, s.keys[0]].dropna())
+            off_keys[s.name] = set(df[s.keys[0]][off].dropna())
         if off.any():
             skipped[s.name] = int(off.sum())
-        typed[s.name] = df.loc[~off].reset_index(drop=True)
+            typed[s.name] = df.loc[~off].reset_index(drop=True)
 
 
 def _duplicates(spec: schema.Sheet, df: pd.DataFrame, problems: list[Problem]) -> None:
@@ -338,6 +344,8 @@ def _duplicates(spec: schema.Sheet, df: pd.DataFrame, problems: list[Problem]) -
         return
     key = df[keys].astype(str)
     dup = key.duplicated(keep="first")
+    if not dup.any():
+        return
     first_row = {}
     for r, k in zip(df["row"], map(tuple, key.to_numpy())):
         first_row.setdefault(k, r)
@@ -358,10 +366,11 @@ def _references(typed: dict[str, pd.DataFrame], problems: list[Problem]) -> None
                 continue
             target_sheet, target_col = col.refers_to.split(".")
             known = set(typed[target_sheet][target_col].dropna())
+            missing = (df[col.key].notna() & ~df[col.key].isin(known)).to_numpy()
+            if not missing.any():
+                continue
             lower = {str(k).lower(): k for k in known}
-            for r, v in zip(df["row"], df[col.key]):
-                if v is None or v in known:
-                    continue
+            for r, v in zip(df["row"][missing], df[col.key][missing]):
                 hint = f"; did you mean {lower[str(v).lower()]!r}?" if str(v).lower() in lower else ""
                 problems.append(Problem(s.name, r, col.key, v, f"not found in {target_sheet} (column {target_col}){hint}"))
 
@@ -450,13 +459,14 @@ def _check_stockpiles(typed, problems) -> None:
 
 
 def _check_sources(typed, problems) -> None:
-    for rec in typed["Sources"].to_dict("records"):
-        if rec["status"] != "candidate":
-            for col in ("build_cost", "lead_time", "earliest_build"):
-                if rec[col] not in (None, 0):
-                    problems.append(Problem("Sources", rec["row"], col, rec[col],
-                                            "only candidate sources are built; this value of an existing source is ignored (set status to candidate to use it)",
-                                            "warning"))
+    sources = typed["Sources"]
+    cols = ("build_cost", "lead_time", "earliest_build")
+    given = np.column_stack([pd.to_numeric(sources[c]).fillna(0).to_numpy() != 0 for c in cols])
+    given &= (sources["status"] != "candidate").to_numpy()[:, None]
+    for i, j in zip(*np.nonzero(given)):  # row by row, as the sheet reads
+        problems.append(Problem("Sources", sources["row"].iat[i], cols[j], sources[cols[j]].iat[i],
+                                "only candidate sources are built; this value of an existing source is ignored (set status to candidate to use it)",
+                                "warning"))
 
 
 def parse_selection(text: str | None) -> tuple[str | None, tuple[tuple[str, str], ...] | None, str | None]:
@@ -733,8 +743,9 @@ def _build(typed, settings: Settings, periods: tuple[int, ...], skipped) -> Plan
         off[c] = off[c].astype(float)
     off["first_period"] = off["first_period"].where(off["first_period"].notna(), lo).astype(int).clip(lower=lo)
     off["last_period"] = off["last_period"].where(off["last_period"].notna(), hi).astype(int).clip(upper=hi)
+    of_source = sources.reindex(off["source"])
     for c in ("country", "bloc", "kind", "owner", "status", "risk_score"):
-        off[c] = off["source"].map(sources[c])
+        off[c] = of_source[c].to_numpy()
     offers = off[["source", "material", "country", "bloc", "kind", "owner", "status", "risk_score", "min_order",
                   "contract_cost", "co2e", "water", "waste", "first_period", "last_period", "row"]]
 
@@ -749,7 +760,7 @@ def _build(typed, settings: Settings, periods: tuple[int, ...], skipped) -> Plan
 
     sp = pd.DataFrame({"source": np.repeat(sources.index.to_numpy(), len(periods)),
                        "period": np.tile(np.array(periods), len(sources))})
-    sp["capacity"] = sp["source"].map(sources["capacity"]).astype(float)
+    sp["capacity"] = np.repeat(sources["capacity"].to_numpy(dtype=float), len(periods))
 
     dem = typed["Demand"].copy()
     dem["quantity"] = dem["quantity"].astype(float)
@@ -787,24 +798,50 @@ def _stockpiles(st: pd.DataFrame) -> pd.DataFrame:
 
 def _tariffs(op: pd.DataFrame, off: pd.DataFrame, countries: pd.DataFrame, tariffs: pd.DataFrame) -> np.ndarray:
     """Effective tariff per offer-period: Tariffs cell (most specific first) > offer > country."""
-    country = off["country"].to_numpy()[op["offer"].to_numpy()]
-    material = off["material"].to_numpy()[op["offer"].to_numpy()]
-    rate = off["tariff"].to_numpy()[op["offer"].to_numpy()].astype(float)
-    rate = np.where(np.isnan(rate), pd.Series(country).map(countries["tariff"]).to_numpy(dtype=float), rate)
-    if tariffs.empty:
+    offer = op["offer"].to_numpy()
+    own = off["tariff"].to_numpy(dtype=float)
+    rate = np.where(np.isnan(own), countries["tariff"].reindex(off["country"]).to_numpy(dtype=float), own)[offer]
+    if tariffs.empty or op.empty:
         return rate
-    keyed = pd.DataFrame({"country": country, "material": material, "period": op["period"].to_numpy()})
-    t = tariffs.assign(rate=tariffs["rate"].astype(float))
+    # offers and Tariffs rows keyed alike by integer codes of country and material (and period)
+    country, country_names = pd.factorize(off["country"])
+    material, material_names = pd.factorize(off["material"])
+    by_country = (country, country_names.get_indexer(tariffs["country"]), len(country_names))
+    by_material = (material, material_names.get_indexer(tariffs["material"]), len(material_names))
+    period = op["period"].to_numpy()
+    lo, span = period.min(), period.max() - period.min() + 1
+    row_period = pd.to_numeric(tariffs["period"]).to_numpy(dtype=float)
+    row_period = np.where(np.isnan(row_period), -1, row_period - lo).astype(np.int64)
+    given_m, given_p = tariffs["material"].notna().to_numpy(), tariffs["period"].notna().to_numpy()
+    row_rate = tariffs["rate"].to_numpy(dtype=float)
     # least specific first, so that more specific rows overwrite
     for has_m, has_p in ((False, False), (False, True), (True, False), (True, True)):
-        rows = t[(t["material"].notna() == has_m) & (t["period"].notna() == has_p)]
-        if rows.empty:
+        rows = (given_m == has_m) & (given_p == has_p)
+        if not rows.any():
             continue
-        on = ["country"] + (["material"] if has_m else []) + (["period"] if has_p else [])
-        lut = rows.assign(period=rows["period"].astype("Int64") if has_p else rows["period"]).set_index(on)["rate"]
-        hit = keyed.join(lut, on=on)["rate"].to_numpy(dtype=float)
-        rate = np.where(np.isnan(hit), rate, hit)
+        on = [by_country, by_material] if has_m else [by_country]
+        key = joint_key([(mine, n) for mine, _, n in on])  # per offer
+        row_key = joint_key([(theirs, n) for _, theirs, n in on])
+        at = np.flatnonzero(np.isin(key, row_key[rows])[offer])  # the purchases of offers some row names
+        key = key[offer[at]]
+        if has_p:
+            n_keys = math.prod(n for _, _, n in on)
+            key = joint_key([(key, n_keys), (period[at] - lo, span)])
+            row_key = joint_key([(row_key, n_keys), (row_period, span)])
+        rows &= row_key >= 0  # a row naming a country, material or period no purchase has
+        hit = _lookup(key, row_key[rows], row_rate[rows])
+        rate[at] = np.where(np.isnan(hit), rate[at], hit)
     return rate
+
+
+def _lookup(key: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The value of each ``key`` among ``keys`` (distinct), NaN where it is not one of them."""
+    if not len(keys):
+        return np.full(len(key), np.nan)
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    at = np.searchsorted(keys, key).clip(max=len(keys) - 1)
+    return np.where(keys[at] == key, values[at], np.nan)
 
 
 def _warn_supply(data: PlanData, problems: list[Problem]) -> None:
@@ -812,10 +849,18 @@ def _warn_supply(data: PlanData, problems: list[Problem]) -> None:
     for m, r in zip(data.materials.index, data.materials["row"]):
         if m not in offered:
             problems.append(Problem("Materials", r, "material", m, "no offer sells this material", "warning"))
-    op = data.offer_periods.assign(material=data.offers["material"].to_numpy()[data.offer_periods["offer"].to_numpy()])
-    cap = op.groupby(["material", "period"])["capacity"].agg(lambda s: np.inf if s.isna().any() else s.sum())
-    for rec in data.demand.to_dict("records"):
-        c = cap.get((rec["material"], rec["period"]), 0.0)
+    # capacity on offer per material and period (unlimited if any offer is), keyed by integer codes
+    material, names = pd.factorize(data.offers["material"])
+    lo, span = data.periods[0], len(data.periods)
+    op = data.offer_periods
+    key = joint_key([(material[op["offer"].to_numpy()], len(names)), (op["period"].to_numpy() - lo, span)])
+    capacity = op["capacity"].to_numpy(dtype=float)
+    keys, groups = split_by(key, np.where(np.isnan(capacity), np.inf, capacity))
+    cap = {k: group.sum() for k, group in zip(keys.tolist(), groups)}  # numpy's sum, in row order, as pandas sums
+    wanted = joint_key([(names.get_indexer(data.demand["material"]), len(names)), (data.demand["period"].to_numpy() - lo, span)])
+    for rec, k in zip(data.demand.to_dict("records"), wanted.tolist()):
+        c = cap.get(k, 0.0)
         if c < rec["quantity"] - 1e-9:
             problems.append(Problem("Demand", rec["row"], "quantity", rec["quantity"],
                                     f"more than all offers of {rec['material']} can supply in {rec['period']} ({c:g}, candidates included)", "warning"))
+

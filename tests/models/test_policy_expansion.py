@@ -1,0 +1,94 @@
+"""Policy rows → instances: the vectorised expansion against the definition, written plainly.
+
+The definition (models/policies.py): share and count rules hold per (material, period) pair
+among the purchases, totals per period of the horizon (or over all of it); a selection
+``field=*`` gives one instance per value of the field in the scope, in the order of the
+values as text; members and scope are purchase positions, ascending.
+"""
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.policies import (COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, expand_policies, joint_key,
+                             selection_label, split_by)
+
+FIELDS = ("source", "country", "bloc", "kind", "owner", "status")
+
+
+def plain_expansion(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int, ...]) -> list[tuple]:
+    """(name, material, period, selection, members, scope) of every instance, one purchase at a time."""
+    rows = op.to_dict("records")
+    pairs = sorted({(r["material"], int(r["period"])) for r in rows})
+    out = []
+    for p in policies.to_dict("records"):
+        pm, pp = p["material"], p["period"]
+        if p["rule"] in TOTAL_RULES:
+            chosen = periods if pp is None else (HORIZON,) if pp == HORIZON else (pp,)
+            scopes = [(pm, t, [i for i, r in enumerate(rows) if (t == HORIZON or r["period"] == t)
+                                and (pm is None or r["material"] == pm)]) for t in chosen]
+        else:
+            scopes = [(m, t, [i for i, r in enumerate(rows) if (r["material"], r["period"]) == (m, t)])
+                      for m, t in pairs if (pm is None or m == pm) and (pp is None or t == pp)]
+        for m, t, scope in scopes:
+            if p["terms"]:
+                selections = [(selection_label(p["terms"]),
+                               [i for i in scope if any(rows[i][f] == v for f, v in p["terms"])])]
+            elif p["field"] is None:
+                selections = [("all", scope)]
+            else:
+                f = p["field"]
+                selections = [(f"{f}={v}", [i for i in scope if rows[i][f] == v])
+                              for v in sorted({rows[i][f] for i in scope}, key=str)]
+            where = m if m is not None else "all materials"
+            out += [(f"{p['policy']}[{where}, {t}, {label}]", m, t, label, members, scope) for label, members in selections]
+    return out
+
+
+def random_case(rng: random.Random):
+    periods = tuple(range(2030, 2030 + rng.randint(1, 5)))
+    values = {f: [rng.choice(["a", "B", "b", "10", "9", "é", "x y"]) + str(i) for i in range(rng.randint(1, 4))] for f in FIELDS}
+    materials = ["Nd", "Dy", "Li", "10", "2"][: rng.randint(1, 5)]
+    n = rng.randint(0, 120)
+    op = pd.DataFrame({"material": [rng.choice(materials) for _ in range(n)],
+                       "period": np.array([rng.choice(periods) for _ in range(n)], dtype=np.int64),
+                       **{f: [rng.choice(values[f]) for _ in range(n)] for f in FIELDS}})
+    rows = []
+    for i in range(rng.randint(1, 6)):
+        rule = rng.choice(SHARE_RULES + COUNT_RULES + TOTAL_RULES)
+        form = rng.random()
+        field = rng.choice(FIELDS) if 0.3 < form < 0.6 else None
+        terms = tuple((f, rng.choice(values[f] + ["absent"])) for f in rng.sample(FIELDS, rng.randint(1, 2))) if form >= 0.6 else None
+        period = rng.choice([None, None, *periods] + ([HORIZON] if rule in TOTAL_RULES else []))
+        rows.append({"policy": f"p{i}", "rule": rule, "field": field, "terms": terms,
+                     "material": rng.choice([None, None, *materials, "absent"]), "period": period,
+                     "metric": "quantity", "limit": 0.5, "soft": False, "penalty": np.nan, "row": i + 2})
+    policies = pd.DataFrame({k: pd.Series([r[k] for r in rows], dtype=object) for k in rows[0]})
+    return policies, op, periods
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_expansion_matches_the_definition(seed):
+    policies, op, periods = random_case(random.Random(seed))
+    got = expand_policies(policies, op, periods)
+    want = plain_expansion(policies, op, periods)
+    assert [(p.name, p.material, p.period, p.selection) for p in got] == [w[:4] for w in want]
+    for p, w in zip(got, want):
+        assert p.members.tolist() == w[4] and p.scope.tolist() == w[5]
+        assert p.members.dtype == p.scope.dtype == np.int64
+        assert type(p.period) in (int, str)  # a plain int (or "horizon"), as names and the model use it
+
+
+def test_split_by_keeps_row_order_and_drops_missing_keys():
+    keys, groups = split_by(np.array([2, 0, 2, -1, 0, 5]), np.array([10, 11, 12, 13, 14, 15]))
+    assert keys.tolist() == [0, 2, 5]
+    assert [g.tolist() for g in groups] == [[11, 14], [10, 12], [15]]
+    keys, groups = split_by(np.array([-1, -1]), np.array([1, 2]))
+    assert keys.tolist() == [] and groups == []
+
+
+def test_joint_key_is_minus_one_where_a_code_is_missing():
+    key = joint_key([(np.array([0, 1, -1, 2]), 3), (np.array([1, 0, 0, 4]), 4)])
+    assert key.tolist() == [1, 4, -1, -1]
