@@ -58,6 +58,7 @@ def _spare_scipy_extras() -> None:
 
 
 _spare_scipy_extras()
+import scipy.sparse  # noqa: E402,F401  the matrix's library, imported with the planner (not in the first build), after the line above
 
 STATUSES = ("optimal", "time_limit_feasible", "time_limit_no_solution", "infeasible", "unbounded", "error")
 PROGRESS_EVERY_S = 1.0  # least time between two progress reports (improving solutions are always reported)
