@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from .sourcing import _linear
 
@@ -99,6 +98,8 @@ def value(m, metric: Metric, quantity: np.ndarray, material: str | None = None) 
 
 def add_metric_limit(m, metric: Metric, epsilon: float, material: str | None = None) -> None:
     """frontier_metric: the metric no worse than ``epsilon`` (see the module docstring)."""
+    import pyomo.environ as pyo  # these build on a Pyomo model (frontiers)
+
     num, den = coefficients(m, metric, material)
     coefs = num if den is None else num - epsilon * den
     rhs = epsilon if den is None else 0.0
@@ -108,6 +109,8 @@ def add_metric_limit(m, metric: Metric, epsilon: float, material: str | None = N
 
 def add_service_hold(m, shortfall: float, bought: float) -> None:
     """frontier_shortfall: Σ Shortfall <= ``shortfall``; frontier_bought: Σ Buy <= ``bought`` (the cost-optimal plan's)."""
+    import pyomo.environ as pyo  # these build on a Pyomo model (frontiers)
+
     if len(m.Shortfall):
         m.frontier_shortfall = pyo.Constraint(expr=_linear(np.ones(len(m.Shortfall)), list(m.Shortfall.values()))
                                               <= shortfall + 1e-6)
@@ -117,6 +120,8 @@ def add_service_hold(m, shortfall: float, bought: float) -> None:
 
 def set_metric_objective(m, metric: Metric, ratio: float = 0.0, material: str | None = None) -> None:
     """Minimise s · (Σ num · Buy - ratio · Σ den · Buy) instead of the total cost."""
+    import pyomo.environ as pyo  # these build on a Pyomo model (frontiers)
+
     num, den = coefficients(m, metric, material)
     coefs = num if den is None else num - ratio * den
     m.total_cost.deactivate()

@@ -46,15 +46,42 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import attrgetter
 
+import gc
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
-from pyomo.common.gc_manager import PauseGC
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from .data import PlanData
 from .matrix import MatrixModel, Row
 from .policies import COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, PolicyInstance, expand_policies
+
+# Pyomo, imported when a Pyomo model is first built (:func:`_import_pyomo`): ``planner solve``
+# builds a MatrixModel and never needs it (0.26 s of every start).
+pyo = LinearExpression = MonomialTermExpression = None
+
+
+def _import_pyomo() -> None:
+    global pyo, LinearExpression, MonomialTermExpression
+    if pyo is None:
+        import pyomo.environ
+        from pyomo.core.expr import numeric_expr
+
+        pyo, LinearExpression, MonomialTermExpression = (pyomo.environ, numeric_expr.LinearExpression,
+                                                         numeric_expr.MonomialTermExpression)
+
+
+@contextmanager
+def _gc_paused():
+    """Building creates hundreds of thousands of small objects; cyclic GC passes over them would dominate."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 # An offer counted by a min_sources policy without a minimum order is "in use" only when it
 # supplies at least this fraction of its bound (so that counting cannot be met by buying 0).
@@ -128,6 +155,7 @@ class ModelTables:
 
 def build_model(data: PlanData) -> pyo.ConcreteModel:
     """The Pyomo model of ``data``. Raises :class:`InfeasibleData` when no plan can exist."""
+    _import_pyomo()
     m = pyo.ConcreteModel(name=data.settings.plan_name)
     populate(m, data)
     if m.tables.obstacles:
@@ -150,11 +178,12 @@ def populate(m: pyo.Block | MatrixModel, data: PlanData) -> None:
     a larger model such as the robust plan's scenarios), or record it in the :class:`MatrixModel`
     ``m``. Obstacles are left in ``m.tables``."""
     m.plan = data
-    with PauseGC():  # building creates millions of small objects; cyclic GC passes would dominate
+    with _gc_paused():
         m.tables = _tables(data)
         if isinstance(m, MatrixModel):
             _declare_columns(m)
         else:
+            _import_pyomo()
             _declare(m)
         for add in CONSTRAINT_FAMILIES:
             add(m)
@@ -343,6 +372,8 @@ def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
         if kept is not None:
             coefs, variables = [c for c, _ in kept], [v for _, v in kept]
         return Row(coefs, variables, constant)
+    if LinearExpression is None:
+        _import_pyomo()
     args = [v if c == 1 else MonomialTermExpression((c, v)) for c, v in zip(coefs, variables, strict=True) if c]
     return LinearExpression([constant] + args if constant else args)
 

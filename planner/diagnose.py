@@ -28,7 +28,6 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from models.data import PlanData
-from models.elastic import TIERS, build_elastic, hold_tier, policy_size, set_tier
 from models.policies import HORIZON, PolicyInstance
 from models.sourcing import Obstacle, policy_results
 
@@ -116,6 +115,8 @@ def explain(data: PlanData, obstacles: list[Obstacle] = (), model=None, time_lim
 
 def _elastic(data: PlanData, diag: Diagnosis, time_limit_s, threads):
     """Solve the elastic model tier by tier; (values, model), or (None, model) without a solution."""
+    from models.elastic import TIERS, build_elastic, hold_tier, set_tier  # Pyomo: only when a plan fails
+
     t0 = time.perf_counter()
     m = build_elastic(data)
     values = None
@@ -140,6 +141,8 @@ def _elastic(data: PlanData, diag: Diagnosis, time_limit_s, threads):
 
 def _relaxations(m, values: dict[str, pd.Series], words: Words, covered: set) -> list[Finding]:
     """Findings from the elastic solution: unmet demand, missing capacity, rules that give way."""
+    from models.elastic import policy_size
+
     out = []
     tb, data = m.tables, m.plan
     short = values.get("Shortfall", pd.Series(dtype=float))

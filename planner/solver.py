@@ -26,18 +26,20 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import highspy
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from models.sourcing import shadow_prices
 
 from models.matrix import MatrixModel, StandardForm
 
-from . import numerics, standard_form
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+from . import numerics
 
 
 def _spare_scipy_extras() -> None:
@@ -149,6 +151,8 @@ def highs_version() -> str:
 
 def compile_model(model: pyo.Block | MatrixModel) -> Compiled:
     """Compile ``model`` to matrix form (each row keeps its sense; see planner.standard_form)."""
+    from . import standard_form  # Pyomo: imported only when a Pyomo model is solved
+
     return standard_form.compile_model(model)
 
 
