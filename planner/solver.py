@@ -20,6 +20,7 @@ HiGHS's own console output is always off; progress goes to the caller's callback
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import math
 import os
 import sys
@@ -151,6 +152,8 @@ def highs_version() -> str:
 
 def compile_model(model: pyo.Block | MatrixModel) -> Compiled:
     """Compile ``model`` to matrix form (each row keeps its sense; see planner.standard_form)."""
+    if isinstance(model, MatrixModel):  # a matrix already: a copy (the caller may change its integrality)
+        return dataclasses.replace(model.form, integer=model.form.integer.copy(), scaling=None, order=None)
     from . import standard_form  # Pyomo: imported only when a Pyomo model is solved
 
     return standard_form.compile_model(model)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import time
-import dataclasses
 
 import numpy as np
 import pyomo.environ as pyo
@@ -32,20 +31,16 @@ from pyomo.core.expr.numeric_expr import (LinearExpression, MonomialTermExpressi
 from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
 from pyomo.repn.standard_repn import generate_standard_repn
 
-from models.matrix import MatrixModel, StandardForm
+from models.matrix import StandardForm
 
 _NUMBER = {int, float, np.float64}
 _VARS = {VarData, ScalarVar}
 
 
-def compile_model(model: pyo.Block | MatrixModel) -> StandardForm:
-    """The matrix form of the linear model ``model`` (one active objective, minimised or maximised:
-    a maximisation is handed over as the minimisation of its negative). A MatrixModel is one
-    already: a copy of its form is returned (the caller may change its integrality)."""
+def compile_model(model: pyo.Block) -> StandardForm:
+    """The matrix form of the linear Pyomo model ``model`` (one active objective, minimised or maximised:
+    a maximisation is handed over as the minimisation of its negative)."""
     start = time.perf_counter()
-    if isinstance(model, MatrixModel):
-        return dataclasses.replace(model.form, integer=model.form.integer.copy(), scaling=None, order=None,
-                                   seconds=time.perf_counter() - start)
     columns: list = []
     var_slices = []
     for var in model.component_objects(pyo.Var, active=True, descend_into=True):
