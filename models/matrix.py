@@ -218,6 +218,20 @@ class MatrixModel:
         if index:
             self.row_keys.append((block, first, list(index)))
 
+    def add_row_block(self, name: str, index: list, cols: np.ndarray, coefs: np.ndarray, lower, upper) -> None:
+        """Rows with the same number of terms at once: row r is Σ_k coefs[r, k] · x[cols[r, k]], with
+        bounds ``lower`` and ``upper`` (numbers or one per row); no coefficient may be 0."""
+        n, k = cols.shape
+        if not n:
+            return
+        first, base = len(self._row_lower), self._indptr[-1]
+        self._indices.extend(cols.ravel().tolist())
+        self._data.extend(coefs.ravel().astype(float).tolist())
+        self._indptr.extend((base + k * np.arange(1, n + 1)).tolist())
+        self._row_lower.extend(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).tolist())
+        self._row_upper.extend(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).tolist())
+        self.row_keys.append((RowBlock(name), first, list(index)))
+
     def finish(self, cost: np.ndarray, offset: float = 0.0) -> StandardForm:
         import scipy.sparse as sp  # on first use: see planner.solver._spare_scipy_extras
 

@@ -407,6 +407,21 @@ def _built_by(m) -> dict[tuple, list]:
     return avail
 
 
+def _pairs(m, name: str, keys: list, first: list, second: list, coef, sense: str) -> None:
+    """Rows ``first - coef · second <= 0`` (sense "<=") or ``>= 0`` over ``keys``: the two-term rows
+    of several families, recorded at once in a MatrixModel, one by one in Pyomo."""
+    coef = np.asarray(coef, dtype=float)
+    if isinstance(m, MatrixModel) and (coef != 0).all():
+        cols = np.column_stack([np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)])
+        coefs = np.column_stack([np.ones(len(coef)), -coef])
+        m.add_row_block(name, keys, cols.reshape(-1, 2), coefs.reshape(-1, 2), 0.0 if sense == ">=" else -math.inf,
+                        0.0 if sense == "<=" else math.inf)
+        return
+    rows = (_linear([1.0, -c], [a, b]) for a, b, c in zip(first, second, coef.tolist()))
+    exprs = dict(zip(keys, (r <= 0 for r in rows) if sense == "<=" else (r >= 0 for r in rows)))
+    _constraint(m, name, keys, exprs)
+
+
 def _constraint(m, name: str, index: list, exprs: dict) -> None:
     """Add ``name`` over ``index`` (a list of keys) with one expression per key."""
     if isinstance(m, MatrixModel):
@@ -510,8 +525,7 @@ def add_offer_capacity(m) -> None:
     sel = op["has_use"].to_numpy()
     keys, rows, bound = _keys(op, sel), np.flatnonzero(sel).tolist(), op.loc[sel, "bound"].tolist()
     use = _use_vars(m)
-    exprs = {k: _linear([1.0, -b], [tb.buy[i], use[i]]) <= 0 for k, i, b in zip(keys, rows, bound)}
-    _constraint(m, "offer_capacity", keys, exprs)
+    _pairs(m, "offer_capacity", keys, [tb.buy[i] for i in rows], [use[i] for i in rows], bound, "<=")
 
 
 def add_min_order(m) -> None:
@@ -528,8 +542,7 @@ def add_min_order(m) -> None:
     sel = op["has_use"].to_numpy() & (op["min_in_use"].to_numpy() > 0)
     keys, rows, low = _keys(op, sel), np.flatnonzero(sel).tolist(), op.loc[sel, "min_in_use"].tolist()
     use = _use_vars(m)
-    exprs = {k: _linear([1.0, -q], [tb.buy[i], use[i]]) >= 0 for k, i, q in zip(keys, rows, low)}
-    _constraint(m, "offer_min_order", keys, exprs)
+    _pairs(m, "offer_min_order", keys, [tb.buy[i] for i in rows], [use[i] for i in rows], low, ">=")
 
 
 def add_source_capacity(m) -> None:
@@ -574,11 +587,10 @@ def add_source_in_use(m) -> None:
     tb, op = m.tables, m.tables.op
     sel = op["has_source_use"].to_numpy()
     use = _use_vars(m)
-    exprs, keys = {}, _keys(op, sel)
-    for k, i, b in zip(keys, np.flatnonzero(sel).tolist(), op.loc[sel, "bound"].tolist()):
-        head, coef = (tb.buy[i], b) if use[i] is None else (use[i], 1.0)
-        exprs[k] = _linear([1.0, -coef], [head, m.SourceUse[k[0], k[2]]]) <= 0
-    _constraint(m, "source_in_use", keys, exprs)
+    keys, rows = _keys(op, sel), np.flatnonzero(sel).tolist()
+    head = [tb.buy[i] if use[i] is None else use[i] for i in rows]
+    coef = [b if use[i] is None else 1.0 for i, b in zip(rows, op.loc[sel, "bound"].tolist())]
+    _pairs(m, "source_in_use", keys, head, [m.SourceUse[k[0], k[2]] for k in keys], coef, "<=")
 
 
 def add_candidate_build(m) -> None:
