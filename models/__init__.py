@@ -1,4 +1,4 @@
-"""The mathematics of the planner: typed plan data in, a Pyomo model out. No Excel, no CLI.
+"""The mathematics of the planner: typed plan data in, a Pyomo model (or its matrix) out. No Excel, no CLI.
 
 The model builder is imported on first use, so that reading and checking a workbook
 (``planner validate``, ``template``, ``compare``) does not pay for Pyomo (~0.35 s).
