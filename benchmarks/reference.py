@@ -1,6 +1,6 @@
 r"""The reference formulation: the sourcing problem written by hand as arrays for highspy.
 
-This is what the Pyomo model (``models/sourcing.py``) is measured against: the same
+This is what the sourcing model (``models/sourcing.py``) is measured against: the same
 problem (README "The model" and "How a policy reads"), written independently from the
 typed plan data with numpy and one ``passModel`` call, as tight and as small as we know
 how. The benchmark's *formulation ratio* is HiGHS's time on our model over its time on
@@ -68,14 +68,6 @@ class Reference:
     row_lower: np.ndarray
     row_upper: np.ndarray
     seconds: float  # time to build these arrays from the plan data
-
-    @property
-    def num_col(self) -> int:
-        return len(self.cost)
-
-    @property
-    def num_row(self) -> int:
-        return len(self.row_lower)
 
 
 class _Rows:
@@ -395,8 +387,8 @@ def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | No
         h.setOptionValue(k, v)
     t = time.perf_counter()
     A = ref.A
-    integer = np.zeros(ref.num_col, np.int32) if relax_integrality else ref.integer.astype(np.int32)
-    h.passModel(ref.num_col, ref.num_row, A.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
+    integer = np.zeros(len(ref.cost), np.int32) if relax_integrality else ref.integer.astype(np.int32)
+    h.passModel(len(ref.cost), len(ref.row_lower), A.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
                 0.0, ref.cost, ref.col_lower, ref.col_upper, ref.row_lower, ref.row_upper,
                 A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float), integer)
     passed = time.perf_counter() - t

@@ -159,7 +159,7 @@ def work_ref(path: Path, relax: bool, time_limit: float, gap: float, threads: in
     stages = {"read": t1 - t0, "validate": t2 - t1, "build": ref.seconds, "handoff": o.pass_seconds,
               "highs": o.highs_seconds}
     return dict(stages=stages, total=time.perf_counter() - t0, status=o.status, objective=o.objective, gap=o.gap,
-                rows=ref.num_row, cols=ref.num_col, binaries=int(ref.integer.sum()) if not relax else 0,
+                rows=len(ref.row_lower), cols=len(ref.cost), binaries=int(ref.integer.sum()) if not relax else 0,
                 nnz=int(ref.A.nnz), peak_mb=peak_mb(),
                 fingerprint=fingerprint(ref.cost, ref.col_lower, ref.col_upper, ref.integer & (not relax), ref.row_lower,
                                         ref.row_upper, ref.A))
