@@ -121,6 +121,32 @@ def test_an_unanchored_model_is_left_alone():
     assert np.allclose(s.col, 1) and np.allclose(s.row, 1)
 
 
+def test_the_normal_equations_are_applied_as_the_full_matrix_would_be_to_the_bit():
+    """The off-diagonal part is applied from A's pattern, never formed; every sum must add its
+    terms in the order a product with the symmetric matrix would, or the factors could move."""
+    rng = np.random.default_rng(7)
+    m, n, k = 40, 60, 500
+    rows, cols = rng.integers(0, m, k), rng.integers(0, n, k)  # duplicates among them
+    values = rng.choice([0.0, 1.0, -2.5, 1e-3, 7e4], k)  # explicit zeros among them
+    order = np.argsort(cols, kind="stable")  # by column, rows in no order within one
+    A = sp.csc_matrix((values[order], rows[order], np.searchsorted(cols[order], np.arange(n + 1))), shape=(m, n))
+    free = rng.random(n) < 0.7
+    priced = free & (rng.random(n) < 0.6)
+    keep = (A.data != 0) & np.repeat(free, np.diff(A.indptr))
+    nv, size = int(free.sum()), m + int(free.sum()) + 1
+    v_of = np.full(n, -1)
+    v_of[free] = m + np.arange(nv)
+    u = np.concatenate([A.indices[keep], np.full(priced.sum(), size - 1)])  # ρ_i with v_j, ω with v_j
+    w = np.concatenate([v_of[np.repeat(np.arange(n), np.diff(A.indptr))[keep]], v_of[priced]])
+    off = sp.csc_matrix((np.ones(2 * len(u)), (np.concatenate([u, w]), np.concatenate([w, u]))), shape=(size, size))
+    add = numerics._meetings(A, keep, np.bincount(np.repeat(np.arange(n), np.diff(A.indptr))[keep], minlength=n)[free],
+                             priced[free])
+    for _ in range(5):
+        p = rng.standard_normal(size) * 10.0 ** rng.uniform(-8, 8, size)  # sums that depend on their order
+        q = np.zeros(size)
+        add(p, q)
+        assert np.array_equal(q, off.T @ p)
+
 def test_the_plan_reports_the_coefficient_ranges(tmp_path, small_rows):
     from click.testing import CliRunner
 
