@@ -232,6 +232,22 @@ class MatrixModel:
         self._row_upper.extend(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).tolist())
         self.row_keys.append((RowBlock(name), first, list(index)))
 
+    def add_csr_rows(self, name: str, index: list, indptr: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
+                     lower, upper) -> None:
+        """Rows of any lengths at once, as the pieces of a CSR matrix: row r is Σ coefs[j] · x[cols[j]]
+        over j in indptr[r] … indptr[r + 1] - 1 (indptr[0] = 0), with bounds ``lower`` and ``upper``
+        (numbers or one per row); no coefficient may be 0."""
+        n = len(index)
+        if not n:
+            return
+        first, base = len(self._row_lower), self._indptr[-1]
+        self._indices.extend(np.asarray(cols, dtype=np.int64).tolist())
+        self._data.extend(np.asarray(coefs, dtype=float).tolist())
+        self._indptr.extend((base + np.asarray(indptr[1:], dtype=np.int64)).tolist())
+        self._row_lower.extend(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).tolist())
+        self._row_upper.extend(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).tolist())
+        self.row_keys.append((RowBlock(name), first, list(index)))
+
     def finish(self, cost: np.ndarray, offset: float = 0.0) -> StandardForm:
         import scipy.sparse as sp  # on first use: see planner.solver._spare_scipy_extras
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import compress
 from operator import attrgetter
 
 import gc
@@ -638,18 +639,24 @@ def add_policy_shares(m) -> None:
     repeat every purchase of the material once per country).
     """
     tb = m.tables
+    buy = _variable_array(tb.buy)
 
-    def terms(p):  # the selection with coefficient 1, the material's Supply with -limit
-        return ([1.0] * len(p.members) + [-p.limit],
-                [tb.buy[i] for i in p.members.tolist()] + [m.Supply[p.material, int(p.period)]], 0.0)
+    def terms(ps, limit):  # the selection with coefficient 1, the material's Supply with -limit
+        indptr, pos = _concatenated([p.members for p in ps])
+        keys = list(zip(map(attrgetter("material"), ps), map(int, map(attrgetter("period"), ps))))
+        of = {k: m.Supply[k] for k in dict.fromkeys(keys)}  # one look-up per material and period
+        supply = _variable_array(list(map(of.__getitem__, keys)))
+        return _with_term((indptr, buy[pos], np.ones(len(pos))), None, supply, -limit), 0.0
     _add_policies(m, SHARE_RULES, terms)
     supply = {}
     for p in tb.policies:
-        if p.name in tb.policy_rows and p.kind == "share":
+        if p.rule in SHARE_RULES and p.name in tb.policy_rows:
             supply.setdefault((p.material, int(p.period)), p.scope)
-    exprs = {k: _linear([1.0] + [-1.0] * len(pos), [m.Supply[k]] + [tb.buy[i] for i in pos.tolist()]) == 0
-             for k, pos in supply.items()}
-    _constraint(m, "material_supply", list(exprs), exprs)
+    keys = list(supply)
+    indptr, pos = _concatenated(list(supply.values()))
+    rows = _with_term((indptr, buy[pos], np.full(len(pos), -1.0)), None,
+                      _variable_array([m.Supply[k] for k in keys]), 1.0, first=True)
+    _csr_constraint(m, "material_supply", keys, rows, "==", 0)
 
 
 def add_policy_counts(m) -> None:
@@ -659,8 +666,13 @@ def add_policy_counts(m) -> None:
     policy_min_sources[p]:  Σ_{o∈sel} Use[o,t] + Violation[p] >= limit
     Every counted offer has a Use decision; "in use" means Buy >= min_in_use (offer_min_order).
     """
-    use = _use_vars(m)
-    _add_policies(m, COUNT_RULES, lambda p: ([1.0] * len(p.members), [use[i] for i in p.members.tolist()], p.limit))
+    use = _variable_array(list(m.Use.values()))  # in the order of op's has_use rows (see _use_vars)
+    use_at = np.cumsum(m.tables.op["has_use"].to_numpy()) - 1  # op position → its Use, where it has one
+
+    def terms(ps, limit):
+        indptr, pos = _concatenated([p.members for p in ps])
+        return (indptr, use[use_at[pos]], np.ones(len(pos))), limit
+    _add_policies(m, COUNT_RULES, terms)
 
 
 def add_policy_totals(m) -> None:
@@ -673,52 +685,149 @@ def add_policy_totals(m) -> None:
     risk_score (risk points × quantity). T is one period, or every period for "horizon".
     """
     tb = m.tables
-    _add_policies(m, TOTAL_RULES, lambda p: (metric_weights(tb.op, p).tolist(),
-                                             [tb.buy[i] for i in p.members.tolist()], p.limit))
+    buy = _variable_array(tb.buy)
+
+    def terms(ps, limit):
+        indptr, pos = _concatenated([p.members for p in ps])
+        weights = np.concatenate([np.empty(0)] + [metric_weights(tb.op, p) for p in ps])
+        return (indptr, buy[pos], weights), limit
+    _add_policies(m, TOTAL_RULES, terms)
 
 
 def _never_binds(p: PolicyInstance) -> bool:
     """A max rule that holds whatever is bought: a share limit of 100%, or no more offers than the count limit."""
-    return p.is_max and ((p.kind == "share" and p.limit >= 1) or (p.kind == "count" and len(p.members) <= p.limit))
+    return bool(_never_binding(p.kind, p.is_max, p.limit, len(p.members)))
+
+
+def _never_binding(kind: str, is_max: bool, limit, size):
+    """:func:`_never_binds` of instances of one rule, elementwise over arrays of limits and member counts."""
+    return is_max & (((kind == "share") & (limit >= 1)) | ((kind == "count") & (size <= limit)))
 
 
 def _add_policies(m, rules: tuple[str, str], terms) -> None:
     """One constraint component per rule, indexed by instance name; skips rows that cannot bind.
 
-    ``terms(p)`` gives an instance's row as (coefficients, variables, right-hand side), plain lists.
+    ``terms(ps, limit)`` gives the rows of the instances ``ps`` of one rule (``limit``: their
+    limits, an array) as the pieces of a CSR matrix (indptr, variables, coefficients; see
+    :func:`_concatenated`) and their right-hand sides (a number or one per instance).
+    The checks run on every row of the rule at once; obstacles come in instance order.
     """
     tb = m.tables
+    by_rule = defaultdict(list)
+    for p in tb.policies:
+        by_rule[p.rule].append(p)
     for rule in rules:
-        exprs = {}
-        for p in tb.policies:
-            if p.rule != rule or _never_binds(p):
-                continue
-            coefs, variables, rhs = terms(p)
-            if 0.0 in coefs:  # zero terms (a zero metric weight or share limit) do not count below
-                kept = [(c, v) for c, v in zip(coefs, variables) if c]
-                coefs, variables = [c for c, _ in kept], [v for _, v in kept]
-            # a max row with no positive term, or a min row with no negative term and rhs <= 0, always holds
-            if p.is_max and rhs >= 0 and not any(c > 0 for c in coefs):
-                continue
-            if not p.is_max and rhs <= 0 and not any(c < 0 for c in coefs):
-                continue
-            n = len(variables)
-            if p.kind == "count" and not p.is_max and n < rhs and not p.soft:
-                tb.obstacles.append(Obstacle(
-                    f"policy_{rule}", p.name, f"{p.name}: only {n} offers can be in use, fewer than {rhs:g}",
-                    "Policies", p.row, amount=float(n), instance=p))
-                continue
-            if not n and not p.soft:
-                tb.obstacles.append(Obstacle(
-                    f"policy_{rule}", p.name, f"{p.name}: nothing is selected, so at least {rhs:g} cannot be reached",
-                    "Policies", p.row, amount=0.0, instance=p))
-                continue
-            if p.soft:
-                coefs, variables = coefs + [-1.0 if p.is_max else 1.0], variables + [m.Violation[p.name]]
-            body = _linear(coefs, variables)
-            exprs[p.name] = body <= rhs if p.is_max else body >= rhs
-            tb.policy_rows[p.name] = f"policy_{rule}"
-        _constraint(m, f"policy_{rule}", list(exprs), exprs)
+        name, ps = f"policy_{rule}", by_rule[rule]
+        if not ps:
+            _constraint(m, name, [], {})
+            continue
+        kind, is_max = ps[0].kind, ps[0].is_max  # what the rule implies, the same for all its instances
+        limit = np.fromiter(map(attrgetter("limit"), ps), dtype=float, count=len(ps))
+        size = np.fromiter(map(len, map(attrgetter("members"), ps)), dtype=np.int64, count=len(ps))
+        binds = ~_never_binding(kind, is_max, limit, size)
+        ps, limit = list(compress(ps, binds.tolist())), limit[binds]
+        (indptr, variables, coefs), rhs = terms(ps, limit)
+        rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (len(ps),))
+        # zero terms (a zero metric weight or share limit) do not count below
+        indptr, variables, coefs = _kept_terms((indptr, variables, coefs), coefs != 0)
+        n = np.diff(indptr)
+        row = np.repeat(np.arange(len(ps)), n)
+        # a max row with no positive term, or a min row with no negative term and rhs <= 0, always holds
+        if is_max:
+            holds = (rhs >= 0) & (np.bincount(row[coefs > 0], minlength=len(ps)) == 0)
+        else:
+            holds = (rhs <= 0) & (np.bincount(row[coefs < 0], minlength=len(ps)) == 0)
+        soft = np.fromiter(map(attrgetter("soft"), ps), dtype=bool, count=len(ps))
+        few = ~holds & ~soft & (n < rhs) & (kind == "count" and not is_max)
+        empty = ~holds & ~soft & ~few & (n == 0)
+        for i in np.flatnonzero(few | empty).tolist():
+            p, k, at_least = ps[i], int(n[i]), float(rhs[i])
+            if few[i]:
+                message = f"{p.name}: only {k} offers can be in use, fewer than {at_least:g}"
+            else:
+                message = f"{p.name}: nothing is selected, so at least {at_least:g} cannot be reached"
+            tb.obstacles.append(Obstacle(name, p.name, message, "Policies", p.row, amount=float(k), instance=p))
+        # one row per name: a name met twice (two Policies rows of one policy) has its last row, at its first's place
+        last = {ps[i].name: i for i in np.flatnonzero(~(holds | few | empty)).tolist()}
+        names, rows = list(last), (indptr, variables, coefs)
+        if len(last) < len(ps):
+            take = np.fromiter(last.values(), dtype=np.int64, count=len(last))
+            rows, soft, rhs = _rows_taken(rows, take), soft[take], rhs[take]
+        violation = _variable_array(list(map(m.Violation.__getitem__, compress(names, soft.tolist()))))
+        rows = _with_term(rows, soft, violation, -1.0 if is_max else 1.0)
+        _csr_constraint(m, name, names, rows, "<=" if is_max else ">=", rhs)
+        tb.policy_rows.update(dict.fromkeys(names, name))
+
+
+def _variable_array(variables: list) -> np.ndarray:
+    """Variables as an array: column numbers (int64) of a MatrixModel, Pyomo variables (objects) otherwise."""
+    ints = not variables or variables[0].__class__ is int
+    return np.fromiter(variables, dtype=np.int64 if ints else object, count=len(variables))
+
+
+def _concatenated(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, the parts one after the other): row r of a CSR matrix holds parts[r]."""
+    return (_indptr(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))),
+            np.concatenate([np.empty(0, dtype=np.int64), *parts]))
+
+
+def _kept_terms(rows: tuple, kept: np.ndarray) -> tuple:
+    """The CSR rows (indptr, variables, coefficients) with only their ``kept`` terms."""
+    indptr, variables, coefs = rows
+    if kept.all():
+        return rows
+    count = np.bincount(np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))[kept], minlength=len(indptr) - 1)
+    return _indptr(count), variables[kept], coefs[kept]
+
+
+def _rows_taken(rows: tuple, take: np.ndarray) -> tuple:
+    """The CSR rows (indptr, variables, coefficients) numbered ``take``, in that order."""
+    indptr, variables, coefs = rows
+    n = np.diff(indptr)[take]
+    new = _indptr(n)
+    terms = np.repeat(indptr[take] - new[:-1], n) + np.arange(new[-1])
+    return new, variables[terms], coefs[terms]
+
+
+def _indptr(lengths: np.ndarray) -> np.ndarray:
+    """The indptr of CSR rows of these lengths."""
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    return indptr
+
+
+def _with_term(rows: tuple, where: np.ndarray | None, variables: np.ndarray, coefs, first: bool = False) -> tuple:
+    """The CSR rows with one more term, ``coefs · variables`` (one per row, or per row ``where``
+    is True), last in its row (or ``first``)."""
+    indptr, old_vars, old_coefs = rows
+    where = np.ones(len(indptr) - 1, dtype=bool) if where is None else where
+    new = _indptr(np.diff(indptr) + where)
+    at = (new[:-1] if first else new[1:] - 1)[where]
+    old = np.ones(new[-1], dtype=bool)
+    old[at] = False
+    out_vars = np.empty(new[-1], dtype=np.result_type(old_vars, variables))
+    out_vars[old], out_vars[at] = old_vars, variables
+    out_coefs = np.empty(new[-1])
+    out_coefs[old], out_coefs[at] = old_coefs, coefs
+    return new, out_vars, out_coefs
+
+
+def _csr_constraint(m, name: str, index: list, rows: tuple, sense: str, rhs) -> None:
+    """Rows ``body <= rhs``, ``>= rhs`` or ``== rhs`` (``rhs`` a number or one per row) given as CSR
+    pieces (indptr, variables, coefficients): one block of a MatrixModel, one by one in Pyomo."""
+    indptr, variables, coefs = rows
+    if isinstance(m, MatrixModel):
+        rhs = np.asarray(rhs, dtype=float)
+        m.add_csr_rows(name, index, indptr, variables, coefs, -math.inf if sense == "<=" else rhs,
+                       math.inf if sense == ">=" else rhs)
+        return
+    bounds, variables, coefs = indptr.tolist(), variables.tolist(), coefs.tolist()
+    rhs = rhs.tolist() if isinstance(rhs, np.ndarray) else [rhs] * len(index)
+    exprs = {}
+    for key, a, b, r in zip(index, bounds[:-1], bounds[1:], rhs):
+        body = _linear(coefs[a:b], variables[a:b])
+        exprs[key] = body <= r if sense == "<=" else body >= r if sense == ">=" else body == r
+    _constraint(m, name, index, exprs)
 
 
 CONSTRAINT_FAMILIES = (
