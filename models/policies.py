@@ -23,6 +23,7 @@ Instances refer to purchases by their position in the model's offer-period table
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,7 +104,18 @@ def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int
             for label, members in select(scope):
                 out.append(PolicyInstance(name=f"{where}{label}]", material=m, period=t, selection=label,
                                           members=members, scope=scope, **shared))
-    return out
+    return _named_apart(out)
+
+
+def _named_apart(instances: list[PolicyInstance]) -> list[PolicyInstance]:
+    """Two rows of one policy may cover the same purchases (one row for every material, another for
+    Nd in 2030): both hold, so each such instance's name also says its Policies row."""
+    seen: dict[str, int] = {}
+    for p in instances:
+        seen[p.name] = seen.get(p.name, 0) + 1
+    if all(n == 1 for n in seen.values()):
+        return instances
+    return [dataclasses.replace(p, name=f"{p.name} (row {p.row})") if seen[p.name] > 1 else p for p in instances]
 
 
 @dataclass(frozen=True)

@@ -233,7 +233,10 @@ def policy_blocks() -> list[Block]:
     policies = SHEET_BY_NAME["Policies"]
     return [
         Heading("How a policy reads", 3),
-        Paragraph("One row of Policies is one rule, applied to every material and period it covers."),
+        Paragraph("One row of Policies is one rule, applied to every material and period it covers. "
+                  "Several rows of one policy may cover the same material and period (one row for every "
+                  "material, another for NdPr in 2030): each row holds, and the plan names such instances "
+                  "with their row."),
         Table(("rule", "meaning"), tuple((r, RULE_MEANINGS[r]) for r in RULES)),
         Paragraph("selection: which purchases the rule counts."),
         Table(("form", "example", "meaning"), SELECTION_FORMS),

@@ -194,3 +194,19 @@ def test_min_share_union_across_fields():
     assert close(r.objective, 730)
     assert close(bought(r, "R", "Nd", Y), 30) and close(bought(r, "U", "Nd", Y), 20)
     assert list(model.policy_min_share) == ["home[Nd, 2030, bloc=domestic|kind=recycler]"]
+
+
+def test_two_rows_of_one_policy_covering_the_same_purchases_both_hold():
+    # feoc ≤ 40% for Nd in 2030, and ≤ 60% everywhere (another row of the same policy): both rows
+    # give an instance feoc[Nd, 2030, bloc=FEOC]; both must hold, so Nd 2030 is capped at 40%
+    # (keeping only the later row would allow 60%: 1480): Nd 40·5 + 60·11 = 860; Dy 60·5 + 40·11 = 740
+    rows = market([{"policy": "feoc", "rule": "max_share", "selection": "bloc=FEOC", "material": "Nd", "period": Y,
+                    "limit": 0.4},
+                   {"policy": "feoc", "rule": "max_share", "selection": "bloc=FEOC", "limit": 0.6}],
+                  materials=("Nd", "Dy"))
+    model, r = solve_book(rows)
+    assert close(r.objective, 860 + 740)
+    assert sorted(model.policy_max_share) == ["feoc[Dy, 2030, bloc=FEOC]", "feoc[Nd, 2030, bloc=FEOC] (row 2)",
+                                              "feoc[Nd, 2030, bloc=FEOC] (row 3)"]
+    pol = policy_results(model, r.values["Buy"], r.values.get("Violation"))
+    assert sorted(pol["row"]) == [2, 3, 3] and pol["instance"].is_unique
