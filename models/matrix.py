@@ -172,11 +172,14 @@ class MatrixModel:
         self._lower: list[np.ndarray] = []
         self._upper: list[np.ndarray] = []
         self._integer: list[np.ndarray] = []
-        self._indptr: list[int] = [0]
-        self._indices: list[int] = []
-        self._data: list[float] = []
-        self._row_lower: list[float] = []
-        self._row_upper: list[float] = []
+        # the rows, one piece per block (a constraint family, or part of one): the terms' columns and
+        # coefficients, each row's number of terms, its bounds; joined once, in finish
+        self._cols: list[np.ndarray] = []
+        self._coefs: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._row_lower: list[np.ndarray] = []
+        self._row_upper: list[np.ndarray] = []
+        self.num_row = 0
         self.row_keys: list = []
         self.solution: np.ndarray | None = None
         self.form: StandardForm | None = None
@@ -194,73 +197,59 @@ class MatrixModel:
         self.num_col += n
         return cols
 
-    def set_upper(self, cols: Columns, upper) -> None:
-        """New upper bounds for every column of ``cols``."""
-        for k, (c, first, _) in enumerate(self.var_slices):
-            if c is cols:
-                self._upper[k] = np.asarray(upper, dtype=float).copy()
-                return
-        raise KeyError(cols.name)
-
     def add_rows(self, name: str, index: list, rows: dict) -> None:
         """The rows of one constraint family: ``rows[key]`` is (Row, lower, upper) for each key of ``index``."""
-        block = RowBlock(name)
-        first = len(self._row_lower)
-        take_i, take_v, end = self._indices.extend, self._data.extend, self._indptr.append
-        lower, upper = self._row_lower.append, self._row_upper.append
+        cols, coefs, lengths, lower, upper = [], [], [], [], []
+        take_i, take_v, length, low, up = cols.extend, coefs.extend, lengths.append, lower.append, upper.append
         for key in index:
             row, lo, hi = rows[key]
             take_i(row.cols)
             take_v(row.coefs)
-            end(len(self._indices))
-            lower(lo)
-            upper(hi)
-        if index:
-            self.row_keys.append((block, first, list(index)))
+            length(len(row.cols))
+            low(lo)
+            up(hi)
+        self._block(name, index, np.array(cols, dtype=np.int64), np.array(coefs, dtype=float),
+                    np.array(lengths, dtype=np.int64), lower, upper)
 
     def add_row_block(self, name: str, index: list, cols: np.ndarray, coefs: np.ndarray, lower, upper) -> None:
         """Rows with the same number of terms at once: row r is Σ_k coefs[r, k] · x[cols[r, k]], with
         bounds ``lower`` and ``upper`` (numbers or one per row); no coefficient may be 0."""
         n, k = cols.shape
-        if not n:
-            return
-        first, base = len(self._row_lower), self._indptr[-1]
-        self._indices.extend(cols.ravel().tolist())
-        self._data.extend(coefs.ravel().astype(float).tolist())
-        self._indptr.extend((base + k * np.arange(1, n + 1)).tolist())
-        self._row_lower.extend(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).tolist())
-        self._row_upper.extend(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).tolist())
-        self.row_keys.append((RowBlock(name), first, list(index)))
+        self._block(name, index, cols.ravel(), coefs.ravel(), np.full(n, k, dtype=np.int64), lower, upper)
 
     def add_csr_rows(self, name: str, index: list, indptr: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
                      lower, upper) -> None:
         """Rows of any lengths at once, as the pieces of a CSR matrix: row r is Σ coefs[j] · x[cols[j]]
         over j in indptr[r] … indptr[r + 1] - 1 (indptr[0] = 0), with bounds ``lower`` and ``upper``
         (numbers or one per row); no coefficient may be 0."""
+        self._block(name, index, cols, coefs, np.diff(np.asarray(indptr, dtype=np.int64)), lower, upper)
+
+    def _block(self, name: str, index: list, cols, coefs, lengths: np.ndarray, lower, upper) -> None:
         n = len(index)
         if not n:
             return
-        first, base = len(self._row_lower), self._indptr[-1]
-        self._indices.extend(np.asarray(cols, dtype=np.int64).tolist())
-        self._data.extend(np.asarray(coefs, dtype=float).tolist())
-        self._indptr.extend((base + np.asarray(indptr[1:], dtype=np.int64)).tolist())
-        self._row_lower.extend(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).tolist())
-        self._row_upper.extend(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).tolist())
-        self.row_keys.append((RowBlock(name), first, list(index)))
+        self._cols.append(np.asarray(cols, dtype=np.int64))
+        self._coefs.append(np.asarray(coefs, dtype=float))
+        self._lengths.append(lengths)
+        self._row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
+        self._row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
+        self.row_keys.append((RowBlock(name), self.num_row, list(index)))
+        self.num_row += n
 
     def finish(self, cost: np.ndarray, offset: float = 0.0) -> StandardForm:
         import scipy.sparse as sp  # on first use: see planner.solver._spare_scipy_extras
 
         n = self.num_col
-        A = sp.csr_matrix((np.asarray(self._data, dtype=float), np.asarray(self._indices, dtype=np.int32),
-                           np.asarray(self._indptr, dtype=np.int64)), shape=(len(self._row_lower), n)).tocsc()
-        A.sum_duplicates()
         cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
+        indptr = np.zeros(self.num_row + 1, dtype=np.int64)
+        np.cumsum(cat(self._lengths, np.int64), out=indptr[1:])
+        A = sp.csr_matrix((cat(self._coefs, float), cat(self._cols, np.int32), indptr), shape=(self.num_row, n)).tocsc()
+        A.sum_duplicates()
         self.form = StandardForm(
             A=A, cost=np.asarray(cost, dtype=float), offset=float(offset),
             col_lower=cat(self._lower, float), col_upper=cat(self._upper, float), integer=cat(self._integer, bool),
-            row_lower=np.asarray(self._row_lower, dtype=float), row_upper=np.asarray(self._row_upper, dtype=float),
+            row_lower=cat(self._row_lower, float), row_upper=cat(self._row_upper, float),
             var_slices=self.var_slices, row_keys=self.row_keys,
         )
-        self._indices = self._data = self._indptr = []  # the matrix holds them now
+        self._cols, self._coefs, self._lengths = [], [], []  # the matrix holds them now
         return self.form
