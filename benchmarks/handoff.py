@@ -42,7 +42,7 @@ def run_pyomo(name: str, model, time_limit: float, gap: float) -> dict:
         opt.config.time_limit, opt.config.mip_gap = time_limit, gap
         opt.highs_options.update({"output_flag": False})
         start = time.perf_counter()
-        res = opt.solve(model, load_solutions=True)
+        opt.solve(model, load_solutions=True)
         wall = time.perf_counter() - start
         run = opt._solver_model.getRunTime()
     else:
