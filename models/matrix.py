@@ -40,8 +40,6 @@ class StandardForm:
     var_slices: list  # (Var component or Columns, first column, end), in column order
     row_keys: list  # (Constraint component or RowBlock, first row, the indices of its rows in row order)
     seconds: float = 0.0
-    columns: list | None = None  # Pyomo VarData per column (a compiled Pyomo model only)
-    rows: list | None = None  # Pyomo ConstraintData per row (a compiled Pyomo model only)
     scaling: object = None  # planner.numerics.Scaling, set when first handed to HiGHS
     order: np.ndarray | None = None  # the columns in the order HiGHS gets them (planner.solver), set with scaling
     _row_firsts: list = field(default_factory=list, repr=False)
@@ -69,6 +67,11 @@ class StandardForm:
         var, first, _ = self.var_slices[bisect.bisect_right(self._col_firsts, j) - 1]
         keys = var.keys() if isinstance(var, Columns) else list(var.keys())
         return var, keys[j - first]
+
+    def variables(self):
+        """Each column's variable (a Pyomo model's VarData, or a MatrixModel's column number), in column order."""
+        for var, _, _ in self.var_slices:
+            yield from var.values()
 
     def row_name(self, i: int) -> str:
         return _label(*self.row_at(i))

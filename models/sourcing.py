@@ -747,12 +747,10 @@ def _add_policies(m, rules: tuple[str, str], terms) -> None:
             else:
                 message = f"{p.name}: nothing is selected, so at least {at_least:g} cannot be reached"
             tb.obstacles.append(Obstacle(name, p.name, message, "Policies", p.row, amount=float(k), instance=p))
-        # one row per name: a name met twice (two Policies rows of one policy) has its last row, at its first's place
-        last = {ps[i].name: i for i in np.flatnonzero(~(holds | few | empty)).tolist()}
-        names, rows = list(last), (indptr, variables, coefs)
-        if len(last) < len(ps):
-            take = np.fromiter(last.values(), dtype=np.int64, count=len(last))
-            rows, soft, rhs = _rows_taken(rows, take), soft[take], rhs[take]
+        kept = np.flatnonzero(~(holds | few | empty))  # instance names are unique (models.policies)
+        names, rows = [ps[i].name for i in kept.tolist()], (indptr, variables, coefs)
+        if len(kept) < len(ps):
+            rows, soft, rhs = _rows_taken(rows, kept), soft[kept], rhs[kept]
         violation = _variable_array(list(map(m.Violation.__getitem__, compress(names, soft.tolist()))))
         rows = _with_term(rows, soft, violation, -1.0 if is_max else 1.0)
         _csr_constraint(m, name, names, rows, "<=" if is_max else ">=", rhs)

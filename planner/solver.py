@@ -191,9 +191,10 @@ def solver_order(A) -> np.ndarray:
     columns in no row last.
 
     HiGHS's branch and bound depends on the column order. Grouping the columns of each row together,
-    as Pyomo's own compiler does (it numbers variables as the rows first mention them), measured
-    faster than the model's declaration order (every Buy, then every Use, ...): the example 4.1 s
-    against 17.0 s, M 2.0 against 2.4 s, L 33 against 44 s (benchmarks/README.md)."""
+    as Pyomo's own compiler numbers them, measured faster than the model's declaration order (every
+    Buy, then every Use, ...) on the example (4.5–6.7 s against 17–22 s) and M (2.0 against 2.4 s);
+    one run on L went the other way (52 against 44 s): variability, not a law (benchmarks/README.md,
+    lever 6). This order is also the one every earlier benchmark figure was measured with."""
     A.sort_indices()
     n = A.shape[1]
     filled = np.diff(A.indptr) > 0
@@ -457,12 +458,13 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray 
 
 def _values(model: pyo.Block | MatrixModel, c: Compiled, x: np.ndarray) -> dict[str, pd.Series]:
     """Every Var of the model as a Series indexed like the Var (its columns are one slice of ``x``)."""
-    out = {}
-    for var, first, end in c.var_slices:
-        keys = list(var.keys())
-        index = pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
-        out[var.name] = pd.Series(x[first:end], index=index, dtype=float, name=var.name)
-    return out
+    return {var.name: pd.Series(x[first:end], index=_index(list(var.keys())), dtype=float, name=var.name)
+            for var, first, end in c.var_slices}
+
+
+def _index(keys: list) -> pd.Index:
+    """A component's keys as a pandas index (a MultiIndex for tuple keys)."""
+    return pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
 
 
 def _load(model, c: Compiled, x: np.ndarray) -> None:
@@ -471,7 +473,7 @@ def _load(model, c: Compiled, x: np.ndarray) -> None:
     if isinstance(model, MatrixModel):
         model.solution = x
         return
-    for v, val in zip(c.columns, x.tolist()):
+    for v, val in zip(c.variables(), x.tolist()):
         v.set_value(val, skip_validation=True)
 
 
@@ -480,8 +482,7 @@ def _policy_duals(c: Compiled, y: np.ndarray, model: pyo.Block) -> dict[str, pd.
     out = {}
     for con, first, keys in c.row_keys:
         if con.name.startswith("policy_"):
-            index = pd.MultiIndex.from_tuples(keys) if isinstance(keys[0], tuple) else pd.Index(keys)
-            out[con.name] = pd.Series(y[first:first + len(keys)], index=index, dtype=float, name=con.name)
+            out[con.name] = pd.Series(y[first:first + len(keys)], index=_index(keys), dtype=float, name=con.name)
     return out
 
 
@@ -522,8 +523,7 @@ def _vector(c: Compiled, values: dict[str, pd.Series], strict: bool = False) -> 
                 raise KeyError(var.name)
             continue
         keys = list(var.keys())
-        index = pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
-        got = s.reindex(index).to_numpy(dtype=float)
+        got = s.reindex(_index(keys)).to_numpy(dtype=float)
         if strict and np.isnan(got).any():
             raise KeyError(f"{var.name}: {keys[int(np.flatnonzero(np.isnan(got))[0])]}")
         x[first:end] = got

@@ -50,10 +50,10 @@ def compile_model(model: pyo.Block) -> StandardForm:
     at = {id(v): j for j, v in enumerate(columns)}
 
     indptr, indices, data = [0], [], []
-    rows, lower, upper, row_keys = [], [], [], []
+    lower, upper, row_keys = [], [], []
     take_i, take_v, end = indices.append, data.append, indptr.append
     for con in model.component_objects(pyo.Constraint, active=True, descend_into=True):
-        keys, first = [], len(rows)
+        keys, first = [], len(lower)
         for key, cd in con.items():
             if not cd.active:
                 continue
@@ -63,7 +63,6 @@ def compile_model(model: pyo.Block) -> StandardForm:
             end(len(indices))
             lower.append(-math.inf if lb is None else lb - constant)
             upper.append(math.inf if ub is None else ub - constant)
-            rows.append(cd)
             keys.append(key)
         if keys:
             row_keys.append((con, first, keys))
@@ -72,7 +71,7 @@ def compile_model(model: pyo.Block) -> StandardForm:
     import scipy.sparse as sp  # on first use: see planner.solver._spare_scipy_extras
 
     A = sp.csr_matrix((np.asarray(data, dtype=float), np.asarray(indices, dtype=np.int32),
-                       np.asarray(indptr, dtype=np.int64)), shape=(len(rows), n)).tocsc()
+                       np.asarray(indptr, dtype=np.int64)), shape=(len(lower), n)).tocsc()
     A.sum_duplicates()  # a variable twice in one row (possible in general expressions) becomes one entry
     cost, offset = _objective(model, at, n)
     bounds = np.array([v.bounds for v in columns], dtype=float).reshape(n, 2)  # None (no bound) becomes NaN
@@ -85,7 +84,7 @@ def compile_model(model: pyo.Block) -> StandardForm:
         col_upper=np.where(np.isnan(bounds[:, 1]), math.inf, bounds[:, 1]),
         integer=np.fromiter((v.is_integer() for v in columns), bool, n),
         row_lower=np.asarray(lower, dtype=float), row_upper=np.asarray(upper, dtype=float),
-        columns=columns, rows=rows, var_slices=var_slices, row_keys=row_keys,
+        var_slices=var_slices, row_keys=row_keys,
         seconds=time.perf_counter() - start,
     )
 

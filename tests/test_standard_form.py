@@ -30,8 +30,8 @@ def assert_same_as_pyomo(model):
     """Our matrix form equals Pyomo's, once both are put in the order of ours."""
     ours = compile_model(model)
     repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=ObjectiveSense.minimize)
-    col = {id(v): j for j, v in enumerate(ours.columns)}
-    row = {id(r): i for i, r in enumerate(ours.rows)}
+    col = {id(v): j for j, v in enumerate(ours.variables())}
+    row = {id(con[key]): i for i, (con, key) in enumerate(map(ours.row_at, range(ours.num_row)))}
     pc = np.array([col[id(v)] for v in repn.columns], dtype=int)
     pr = np.array([row[id(r.constraint)] for r in repn.rows], dtype=int)
     # Pyomo drops the columns that appear nowhere; ours keeps them, with no coefficient and no cost
@@ -92,8 +92,8 @@ def test_every_expression_shape_by_hand():
     m = small()
     m.obj = pyo.Objective(expr=3 * m.cost - m.z + 0.5, sense=pyo.minimize)
     c = compile_model(m)
-    assert [v.name for v in c.columns] == ["x[1]", "x[2]", "y", "z", "unused"]
-    assert [r.name for r in c.rows] == ["fast", "ranged", "equal", "twice"]
+    assert [c.col_name(j) for j in range(c.num_col)] == ["x[1]", "x[2]", "y", "z", "unused"]
+    assert [c.row_name(i) for i in range(c.num_row)] == ["fast", "ranged", "equal", "twice"]
     np.testing.assert_array_equal(c.A.toarray(), [[1, 3, 0, 0, 0], [1, 1, 0, -1, 0], [1, -2, 0, 0, 0], [2, 0, 1, 0, 0]])
     np.testing.assert_array_equal(c.row_lower, [3, 1, 0, -math.inf])
     np.testing.assert_array_equal(c.row_upper, [math.inf, 7, 0, 9])

@@ -53,7 +53,7 @@ def solve_book(rows: dict[str, list[dict]], **options):
     result = solve(matrix, **options)
     if result.has_solution:
         assert result.max_violation.amount <= 1e-6, result.max_violation
-        for v, x in zip(compiled.columns, matrix.solution.tolist()):
+        for v, x in zip(compiled.variables(), matrix.solution.tolist()):
             v.set_value(x, skip_validation=True)
     return model, result
 
