@@ -121,15 +121,20 @@ def test_an_unanchored_model_is_left_alone():
     assert np.allclose(s.col, 1) and np.allclose(s.row, 1)
 
 
-def test_the_normal_equations_are_applied_as_the_full_matrix_would_be_to_the_bit():
-    """The off-diagonal part is applied from A's pattern, never formed; every sum must add its
-    terms in the order a product with the symmetric matrix would, or the factors could move."""
+def random_matrix(rng, m: int, n: int, k: int, values) -> sp.csc_matrix:
+    """A CSC matrix with k random entries, duplicates among them, rows in no order within a column."""
+    rows, cols = rng.integers(0, m, k), rng.integers(0, n, k)
+    order = np.argsort(cols, kind="stable")
+    return sp.csc_matrix((rng.choice(values, k)[order], rows[order], np.searchsorted(cols[order], np.arange(n + 1))),
+                         shape=(m, n))
+
+
+def test_the_reduced_solve_is_the_solve_of_the_whole_normal_equations():
+    """The column unknowns are eliminated and conjugate gradients run on the rest; the result
+    must be that of the whole system, here formed from triplets and solved densely."""
     rng = np.random.default_rng(7)
     m, n, k = 40, 60, 500
-    rows, cols = rng.integers(0, m, k), rng.integers(0, n, k)  # duplicates among them
-    values = rng.choice([0.0, 1.0, -2.5, 1e-3, 7e4], k)  # explicit zeros among them
-    order = np.argsort(cols, kind="stable")  # by column, rows in no order within one
-    A = sp.csc_matrix((values[order], rows[order], np.searchsorted(cols[order], np.arange(n + 1))), shape=(m, n))
+    A = random_matrix(rng, m, n, k, [0.0, 1.0, -2.5, 1e-3, 7e4])  # explicit zeros and duplicates among them
     free = rng.random(n) < 0.7
     priced = free & (rng.random(n) < 0.6)
     keep = (A.data != 0) & np.repeat(free, np.diff(A.indptr))
@@ -139,13 +144,88 @@ def test_the_normal_equations_are_applied_as_the_full_matrix_would_be_to_the_bit
     u = np.concatenate([A.indices[keep], np.full(priced.sum(), size - 1)])  # ρ_i with v_j, ω with v_j
     w = np.concatenate([v_of[np.repeat(np.arange(n), np.diff(A.indptr))[keep]], v_of[priced]])
     off = sp.csc_matrix((np.ones(2 * len(u)), (np.concatenate([u, w]), np.concatenate([w, u]))), shape=(size, size))
-    add = numerics._meetings(A, keep, np.bincount(np.repeat(np.arange(n), np.diff(A.indptr))[keep], minlength=n)[free],
-                             priced[free])
-    for _ in range(5):
-        p = rng.standard_normal(size) * 10.0 ** rng.uniform(-8, 8, size)  # sums that depend on their order
-        q = np.zeros(size)
-        add(p, q)
-        assert np.array_equal(q, off.T @ p)
+    P = numerics._pattern(A, keep, np.bincount(np.repeat(np.arange(n), np.diff(A.indptr))[keep], minlength=n)[free],
+                          priced[free])
+    rho_omega = np.r_[np.arange(m), size - 1]
+    assert np.array_equal(P.toarray(), off.toarray()[np.ix_(rho_omega, np.arange(m, m + nv))])
+    # every row anchored by 1 to 3 observations of its own, a column by 0 or 1
+    diag = np.asarray(off.sum(axis=1)).ravel() + numerics.RIDGE
+    diag[rho_omega] += rng.integers(1, 4, m + 1)
+    diag[m:m + nv] += rng.integers(0, 2, nv)
+    b = rng.standard_normal(size) * 10
+    b[diag < 0.5] = 0  # an unknown nothing observes
+    z = numerics._conjugate_gradients(P, diag, b)
+    expected = np.linalg.solve(np.diag(diag) + off.toarray(), b)
+    assert np.allclose(z, expected, rtol=0, atol=1e-9), np.abs(z - expected).max()
+
+
+def observations(A, cost, col_lower, col_upper, row_lower, row_upper, integer):
+    """The least-squares problem of the module docstring written out: one row per observation, over (ρ, v, ω)."""
+    m, n = A.shape
+    free = ~integer
+    v_of = np.full(n, -1)
+    v_of[free] = m + np.arange(free.sum())
+    size = m + int(free.sum()) + 1
+    rows, targets = [], []
+
+    def observe(target, *terms):
+        row = np.zeros(size)
+        for unknown, sign in terms:
+            if unknown >= 0:
+                row[unknown] += sign
+        rows.append(row)
+        targets.append(-np.clip(math.log(abs(target)), -math.log(numerics.CLIP), math.log(numerics.CLIP)))
+
+    coo = A.tocoo()
+    for i, j, a in zip(coo.row, coo.col, coo.data):
+        if a != 0:
+            observe(a, (i, 1), (v_of[j], 1))
+    for j in np.flatnonzero(cost):
+        observe(cost[j], (size - 1, 1), (v_of[j], 1))
+    for i in range(m):
+        for bound in {row_lower[i], row_upper[i]}:
+            if np.isfinite(bound) and bound != 0:
+                observe(bound, (i, 1))
+    for j in np.flatnonzero(free):
+        for bound in {col_lower[j], col_upper[j]}:
+            if np.isfinite(bound) and bound != 0:
+                observe(bound, (v_of[j], -1))
+    return np.array(rows), np.array(targets)
+
+
+@pytest.mark.parametrize("m,n,k", [(30, 40, 300), (30, 400, 150)], ids=["dense", "few nonzeros per column"])
+def test_the_factors_are_the_least_squares_solution_rounded(m, n, k):
+    """scale() assembles the normal equations from the model's numbers; its factors must be those
+    of the least-squares problem written out observation by observation and solved densely."""
+    rng = np.random.default_rng(m + n + k)
+    r, c = 10.0 ** rng.uniform(-5, 5, m), 10.0 ** rng.uniform(-5, 5, n)  # units that scaling should undo
+
+    def near(magnitude):  # within a factor of 10 of it, either sign
+        return magnitude * 10.0 ** rng.uniform(-1, 1, np.shape(magnitude)) * rng.choice([-1, 1], np.shape(magnitude))
+
+    A = random_matrix(rng, m, n, k, [1.0])
+    A.data = near(r[A.indices] * np.repeat(c, np.diff(A.indptr)))
+    A.data[rng.random(k) < 0.05] = 0.0  # explicit zeros count nowhere
+    cost = np.where(rng.random(n) < 0.6, np.abs(near(1e3 * c)), 0.0)
+    col_lower = np.where(rng.random(n) < 0.8, 0.0, -np.abs(near(1 / c)))
+    col_upper = np.where(rng.random(n) < 0.5, np.inf, np.abs(near(1 / c)))
+    row_lower = np.where(rng.random(m) < 0.3, -np.inf, np.abs(near(r)))
+    row_upper = np.where(rng.random(m) < 0.7, np.inf, row_lower + np.abs(near(r)))
+    equal = rng.random(m) < 0.2
+    row_upper[equal] = row_lower[equal]  # an equality counts once
+    integer = rng.random(n) < 0.2
+    s = numerics.scale(A, cost, col_lower, col_upper, row_lower, row_upper, integer)
+    X, t = observations(A, cost, col_lower, col_upper, row_lower, row_upper, integer)
+    z = np.linalg.solve(X.T @ X + numerics.RIDGE * np.eye(X.shape[1]), X.T @ t) / math.log(2)
+    assert np.abs(np.abs(z - np.floor(z)) - 0.5).min() > 1e-6  # no factor halfway between two powers of two
+    assert s.after != s.before  # the factors were kept, not refused as worse than none
+    assert np.array_equal(np.log2(s.row), np.round(z[:m]))
+    assert np.array_equal(np.log2(s.col[~integer]), np.round(z[m:-1])) and np.all(s.col[integer] == 1)
+    assert math.log2(s.obj) == np.round(z[-1])
+    assert s.before == numerics.ranges(A.data, cost, col_lower, col_upper, row_lower, row_upper)
+    assert s.after == numerics.ranges(s.matrix_data(A), s.obj * cost * s.col, col_lower / s.col, col_upper / s.col,
+                                      row_lower * s.row, row_upper * s.row)
+
 
 def test_the_plan_reports_the_coefficient_ranges(tmp_path, small_rows):
     from click.testing import CliRunner
