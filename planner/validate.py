@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from models.data import STOCKPILE_COLUMNS, PlanData, Settings
 from models.policies import HORIZON, joint_key, split_by
@@ -196,14 +197,22 @@ def _typed(spec: schema.Sheet, raw: RawTable, problems: list[Problem]) -> pd.Dat
     """Typed copy of a sheet: every schema column present, blanks filled with defaults."""
     out = {}
     n = len(raw.cells)
-    rows = raw.cells[ROW].tolist()
+    row_numbers = raw.cells[ROW].to_numpy()
+    rows = row_numbers.tolist()
     for col in spec.columns:
         cells = raw.cells[col.key].to_numpy(dtype=object) if col.key in raw.cells else np.full(n, None, dtype=object)
         percent = col.key == "limit" and spec.name == "Policies"  # shares may be written 40%; checked per rule later
-        typed = np.full(n, None, dtype=object)
-        slow = np.full(n, col.required)  # an optional blank takes its default later
-        given = pd.notna(cells)
-        typed[given], slow[given] = _bulk(col, cells[given], percent)
+        # what the cells hold, as pandas infers it: mostly one type (all numbers, all text), often without blanks
+        kind = infer_dtype(cells, skipna=False) if col.key in raw.cells else "blank"
+        given = None if kind in _NEVER_BLANK else np.zeros(n, dtype=bool) if kind == "blank" else pd.notna(cells)
+        if given is None or given.all():
+            typed, slow = _bulk(col, cells, percent, kind)
+        else:
+            typed = np.full(n, None, dtype=object)
+            slow = np.full(n, col.required)  # an optional blank takes its default later
+            if given.any():
+                values = cells[given]
+                typed[given], slow[given] = _bulk(col, values, percent, infer_dtype(values, skipna=False))
         for i in np.flatnonzero(slow):
             v = cells[i]
             if v is None:
@@ -215,24 +224,37 @@ def _typed(spec: schema.Sheet, raw: RawTable, problems: list[Problem]) -> pd.Dat
                 problems.append(Problem(spec.name, rows[i], col.key, v, why))
             typed[i] = x
         out[col.key] = typed
+    include = out["include"]
+    include[pd.isna(include)] = "yes"
     df = pd.DataFrame(out, dtype=object)
-    df["row"] = rows
-    df["include"] = df["include"].where(df["include"].notna(), "yes")
+    # the row numbers as an int64 column (as the list of them makes it, at a fraction of the cost)
+    df["row"] = row_numbers if n and row_numbers.dtype == np.int64 else rows
     return df
 
 
-def _bulk(col: schema.Column, cells: np.ndarray, percent: bool) -> tuple[np.ndarray, np.ndarray]:
+# pandas.api.types.infer_dtype of cells that are all of one kind: never blank (a float may be NaN),
+# numbers (Python's or numpy's, as float() takes them), text
+_NEVER_BLANK = ("string", "integer", "boolean", "empty")
+_NUMBERS = ("floating", "integer", "mixed-integer-float")
+
+
+def _bulk(col: schema.Column, cells: np.ndarray, percent: bool, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Type the ordinary cells of a column at once: (typed values, mask of cells left to check one by one).
 
     Ordinary means: a finite number within bounds for number columns (whole for integers
     and periods), a string for text, a known spelling for choices. Blanks and everything
-    else go through :func:`convert`, which words the problem.
+    else go through :func:`convert`, which words the problem. ``kind`` is what
+    ``infer_dtype`` says of the cells: when they are all numbers or all text, they are typed
+    without a look at the type of each (a numpy number types as the Python one it equals).
     """
     typed = np.full(len(cells), None, dtype=object)
     if col.type in ("number", "integer", "period") or percent:
-        plain = _of_type(cells, (float, int))
-        x = np.full(len(cells), np.nan)
-        x[plain] = cells[plain].astype(float)
+        if kind in _NUMBERS:
+            plain, x = np.ones(len(cells), dtype=bool), cells.astype(float)
+        else:
+            plain = _of_type(cells, (float, int))
+            x = np.full(len(cells), np.nan)
+            x[plain] = cells[plain].astype(float)
         good = plain & np.isfinite(x) & (np.abs(x) < MAX_NUMBER)
         if col.minimum is not None and not percent:
             good &= x >= col.minimum
@@ -245,13 +267,18 @@ def _bulk(col: schema.Column, cells: np.ndarray, percent: bool) -> tuple[np.ndar
             typed[good] = x[good].astype(object)
         return typed, ~good
     if col.type in ("id", "text"):
+        if kind == "string":
+            typed[:] = list(map(str.strip, cells))
+            return typed, np.zeros(len(cells), dtype=bool)
         good = _of_type(cells, (str,))
-        typed[good] = [v.strip() for v in cells[good]]
+        typed[good] = list(map(str.strip, cells[good]))
         return typed, ~good
     if col.type in ("choice", "yesno"):
         spellings = {c.lower(): c for c in col.choices} if col.type == "choice" else {"yes": "yes", "no": "no"}
-        good = _of_type(cells, (str,))
-        typed[good] = [spellings.get(v.strip().lower()) for v in cells[good]]
+        good = np.ones(len(cells), dtype=bool) if kind == "string" else _of_type(cells, (str,))
+        text = cells[good]
+        spelt = {v: spellings.get(v.strip().lower()) for v in set(text)}  # each spelling once
+        typed[good] = list(map(spelt.__getitem__, text))
         good &= pd.notna(typed)
         return typed, ~good
     return typed, np.ones(len(cells), dtype=bool)
@@ -264,7 +291,12 @@ def _of_type(cells: np.ndarray, types: tuple[type, ...]) -> np.ndarray:
 
 
 def _empty(spec: schema.Sheet) -> pd.DataFrame:
-    return pd.DataFrame({**{c.key: pd.Series(dtype=object) for c in spec.columns}, "row": pd.Series(dtype=object)})
+    if spec.name not in _EMPTY:
+        _EMPTY[spec.name] = pd.DataFrame({**{c.key: pd.Series(dtype=object) for c in spec.columns}, "row": pd.Series(dtype=object)})
+    return _EMPTY[spec.name].copy()
+
+
+_EMPTY: dict[str, pd.DataFrame] = {}  # a table of no rows per sheet, copied for each workbook
 
 
 def _settings(raw: RawTable | None, problems: list[Problem]) -> Settings:
@@ -317,7 +349,7 @@ def _switched_off(typed: dict[str, pd.DataFrame], skipped: dict[str, int], probl
         if s.name == "Settings":
             continue
         df = typed[s.name]
-        off = (df["include"] == "no").to_numpy()
+        off = df["include"].to_numpy() == "no"
         if s.name in _PARENTS:
             cascade = np.zeros(len(df), dtype=bool)
             for col, parent in _PARENTS[s.name]:
@@ -332,7 +364,7 @@ def _switched_off(typed: dict[str, pd.DataFrame], skipped: dict[str, int], probl
                                         "warning"))
             off = off | cascade
         if s.keys and len(s.keys) == 1:
-            off_keys[s.name] = set(df[s.keys[0]][off].dropna())
+            off_keys[s.name] = set(df[s.keys[0]][off].dropna()) if off.any() else set()
         if off.any():
             skipped[s.name] = int(off.sum())
             typed[s.name] = df.loc[~off].reset_index(drop=True)
@@ -340,7 +372,7 @@ def _switched_off(typed: dict[str, pd.DataFrame], skipped: dict[str, int], probl
 
 def _duplicates(spec: schema.Sheet, df: pd.DataFrame, problems: list[Problem]) -> None:
     keys = list(spec.keys)
-    if df.empty:
+    if df.empty or _distinct(df, keys):
         return
     key = df[keys].astype(str)
     dup = key.duplicated(keep="first")
@@ -356,6 +388,23 @@ def _duplicates(spec: schema.Sheet, df: pd.DataFrame, problems: list[Problem]) -
                                 f"duplicate of row {first_row[k]} ({shown or 'blank key'}); each row needs a unique {' + '.join(keys)}"))
 
 
+def _distinct(df: pd.DataFrame, keys: list[str]) -> bool:
+    """True when no two rows share a key, compared as they are: as their text is compared (blanks
+    alike), for columns of text or of whole numbers (typed key cells are one or the other).
+    False when some do, or when a column holds other values (then the caller compares the text)."""
+    combined = None
+    for k in keys:
+        values = df[k].to_numpy()
+        if infer_dtype(values, skipna=True) not in ("string", "integer", "empty"):  # blanks (None, NaN) aside
+            return False
+        codes, uniques = pd.factorize(values)  # a blank is -1
+        if combined is None:
+            combined = codes
+        else:
+            combined = pd.factorize(combined * (len(uniques) + 1) + codes + 1)[0]
+    return len(pd.unique(combined)) == len(combined)
+
+
 def _references(typed: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
     for s in schema.SHEETS:
         if s.name == "Settings":
@@ -365,8 +414,10 @@ def _references(typed: dict[str, pd.DataFrame], problems: list[Problem]) -> None
             if not col.refers_to or df.empty:
                 continue
             target_sheet, target_col = col.refers_to.split(".")
-            known = set(typed[target_sheet][target_col].dropna())
-            missing = (df[col.key].notna() & ~df[col.key].isin(known)).to_numpy()
+            target = typed[target_sheet][target_col].to_numpy()
+            known = set(target[pd.notna(target)])
+            values = df[col.key].to_numpy()
+            missing = pd.notna(values) & ~np.fromiter(map(known.__contains__, values), dtype=bool, count=len(values))
             if not missing.any():
                 continue
             lower = {str(k).lower(): k for k in known}
@@ -425,6 +476,8 @@ def _check_periods(typed, periods, settings: Settings, problems, setting_rows: d
 def _check_offers(typed, periods, problems) -> None:
     offers, sources = typed["Offers"], typed["Sources"]
     lo, hi = periods[0], periods[-1]
+    if _offers_in_order(offers, sources, lo, hi):
+        return
     first = pd.to_numeric(offers["first_period"], errors="coerce")
     last = pd.to_numeric(offers["last_period"], errors="coerce")
     min_order = pd.to_numeric(offers["min_order"], errors="coerce")
@@ -444,8 +497,24 @@ def _check_offers(typed, periods, problems) -> None:
                                 f"expected at most the capacity of source {offers['source'].iat[i]} ({scap.iat[i]:g})"))
 
 
+def _offers_in_order(offers: pd.DataFrame, sources: pd.DataFrame, lo: int, hi: int) -> bool:
+    """True when :func:`_check_offers` has nothing to say, found on the values as floats (typed
+    periods and quantities compare as their numbers do). False: let it look."""
+    first, last, min_order, cap = (offers[c].to_numpy().astype(float) for c in ("first_period", "last_period", "min_order", "capacity"))
+    if (first > last).any() or (first > hi).any() or (last < lo).any() or (min_order > cap).any():
+        return False
+    names = offers["source"].to_numpy()
+    if infer_dtype(names, skipna=False) not in ("string", "empty"):
+        return False  # blank sources: let pandas match them
+    capacity = dict(zip(sources["source"].tolist(), sources["capacity"].tolist()))
+    source_cap = np.array(list(map(capacity.get, names)), dtype=float)
+    return not (min_order > source_cap).any()
+
+
 def _check_stockpiles(typed, problems) -> None:
     """Stock that cannot fit: an initial stock or a reserve (as a quantity) above max_stock."""
+    if typed["Stockpile"].empty:
+        return
     for rec in typed["Stockpile"].to_dict("records"):
         cap = rec["max_stock"]
         if cap is None:
@@ -461,6 +530,9 @@ def _check_stockpiles(typed, problems) -> None:
 def _check_sources(typed, problems) -> None:
     sources = typed["Sources"]
     cols = ("build_cost", "lead_time", "earliest_build")
+    existing = sources["status"].to_numpy() != "candidate"
+    if not any((existing & pd.notna(v) & (v != 0)).any() for v in (sources[c].to_numpy() for c in cols)):
+        return  # nothing to say (as the numbers pandas makes of these typed cells would show too)
     given = np.column_stack([pd.to_numeric(sources[c]).fillna(0).to_numpy() != 0 for c in cols])
     given &= (sources["status"] != "candidate").to_numpy()[:, None]
     for i, j in zip(*np.nonzero(given)):  # row by row, as the sheet reads
@@ -506,20 +578,26 @@ def parse_selection(text: str | None) -> tuple[str | None, tuple[tuple[str, str]
 def selection_values(typed: dict[str, pd.DataFrame]) -> dict[str, set]:
     """Values each selection field can take, given the rows in use."""
     sources, countries = typed["Sources"], typed["Countries"]
-    bloc = dict(zip(countries["country"], countries["bloc"].where(countries["bloc"].notna(), "other")))
+    bloc = dict(zip(countries["country"].tolist(), _filled(countries["bloc"], "other").tolist()))
     return {
-        "source": set(sources["source"].dropna()),
-        "country": set(countries["country"].dropna()),
+        "source": _present(sources["source"]),
+        "country": _present(countries["country"]),
         "bloc": set(bloc.values()),
         "kind": set(schema.SOURCE_KINDS),
-        "owner": set(sources["owner"].dropna()) | set(sources["source"].dropna()),
+        "owner": _present(sources["owner"]) | _present(sources["source"]),
         "status": set(schema.SOURCE_STATUSES),
     }
 
 
+def _present(column: pd.Series) -> set:
+    """The values of a column, blanks left out (as ``set(column.dropna())``)."""
+    values = column.to_numpy()
+    return set(values[pd.notna(values)].tolist())
+
+
 def _check_policies(typed, periods, problems) -> None:
     allowed = selection_values(typed)
-    for rec in typed["Policies"].to_dict("records"):
+    for rec in _records(typed["Policies"]):
         r, rule = rec["row"], rec["rule"]
         _, terms, why = parse_selection(rec["selection"])
         if why:
@@ -545,6 +623,12 @@ def _check_policies(typed, periods, problems) -> None:
             problems.append(Problem("Policies", r, "limit", limit, "expected a number ≥ 0"))
         if rec["enforcement"] == "soft" and rec["penalty"] is None:
             problems.append(Problem("Policies", r, "penalty", None, "a soft rule needs a penalty (cost per unit of violation)"))
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    """``df.to_dict("records")`` of a typed table, whose cells are already Python values."""
+    columns = list(df.columns)
+    return [dict(zip(columns, values)) for values in zip(*(df[c].tolist() for c in columns))]
 
 
 def _policy_period(p, periods, rule) -> tuple[object, str | None]:
@@ -650,6 +734,8 @@ def scenario_target(sheet: str, column, where) -> tuple[schema.Column | None, st
 def _check_scenarios(typed, periods, problems) -> None:
     """The grammar of each Scenarios row; what its edits do to the data is checked after building."""
     df = typed["Scenarios"]
+    if df.empty:
+        return
     probability: dict[str, tuple[float, int]] = {}
     for rec in df.to_dict("records"):
         r, sheet, column, op = rec["row"], rec["sheet"], rec["column"], rec["operation"]
@@ -714,101 +800,160 @@ def _check_scenario_edits(checked: Checked) -> None:
 # --------------------------------------------------------------------------- plan data
 
 def _build(typed, settings: Settings, periods: tuple[int, ...], skipped) -> PlanData:
+    # each table is made once from its columns as arrays (a pandas call per column costs more than the column)
     lo, hi = periods[0], periods[-1]
-    countries = typed["Countries"].copy()
-    countries["bloc"] = countries["bloc"].where(countries["bloc"].notna(), "other")
-    for c in ("risk_score", "tariff"):
-        countries[c] = countries[c].where(countries[c].notna(), 0.0).astype(float)
-    countries = countries.set_index("country")[["name", "bloc", "risk_score", "tariff", "row"]]
+    typed = {name: _plain(df) for name, df in typed.items()}
+    ct = typed["Countries"]
+    country_tariff = _floats(ct["tariff"], 0.0)
+    bloc = _filled(ct["bloc"], "other")
+    countries = _frame({"name": ct["name"], "bloc": _objects(bloc), "risk_score": _floats(ct["risk_score"], 0.0),
+                        "tariff": country_tariff, "row": ct["row"]}, pd.Index(ct["country"]))
 
-    src = typed["Sources"].copy()
-    src["kind"] = src["kind"].where(src["kind"].notna(), "mine")
-    src["status"] = src["status"].where(src["status"].notna(), "existing")
-    src["owner"] = src["owner"].where(src["owner"].notna(), src["source"])
-    src["bloc"] = src["country"].map(countries["bloc"])
-    src["risk_score"] = src["risk_score"].where(src["risk_score"].notna(), src["country"].map(countries["risk_score"])).astype(float)
-    for c in ("fixed_cost", "build_cost"):
-        src[c] = src[c].where(src[c].notna(), 0.0).astype(float)
-    src["capacity"] = src["capacity"].astype(float)
-    src["lead_time"] = src["lead_time"].where(src["lead_time"].notna(), 0).astype(int)
+    src = typed["Sources"]
+    source_ids = src["source"].to_numpy()
+    of_country = countries.index.get_indexer(src["country"].to_numpy())  # -1: none (as Series.map gives NaN)
+    risk = src["risk_score"].to_numpy()
     base = settings.base_period if settings.base_period is not None else lo
-    src["earliest_build"] = src["earliest_build"].where(src["earliest_build"].notna(), base).astype(int)
-    sources = src.set_index("source")[["name", "country", "bloc", "kind", "owner", "capacity", "fixed_cost", "status",
-                                        "build_cost", "lead_time", "earliest_build", "risk_score", "row"]]
+    sources = _frame({
+        "name": src["name"], "country": src["country"], "bloc": _taken(bloc, of_country),  # a str column, as map makes it
+        "kind": _objects(_filled(src["kind"], "mine")), "owner": _objects(_filled(src["owner"], source_ids)),
+        "capacity": src["capacity"].to_numpy().astype(float), "fixed_cost": _floats(src["fixed_cost"], 0.0),
+        "status": _objects(_filled(src["status"], "existing")), "build_cost": _floats(src["build_cost"], 0.0),
+        "lead_time": _wholes(src["lead_time"], 0), "earliest_build": _wholes(src["earliest_build"], base),
+        "risk_score": np.where(pd.isna(risk), _taken(countries["risk_score"].to_numpy(), of_country), risk).astype(float),
+        "row": src["row"]}, pd.Index(src["source"]))
 
-    off = typed["Offers"].copy().reset_index(drop=True)
-    for c in ("min_order", "contract_cost", "co2e", "water", "waste"):
-        off[c] = off[c].where(off[c].notna(), 0.0).astype(float)
-    for c in ("unit_cost", "capacity", "tariff"):
-        off[c] = off[c].astype(float)
-    off["first_period"] = off["first_period"].where(off["first_period"].notna(), lo).astype(int).clip(lower=lo)
-    off["last_period"] = off["last_period"].where(off["last_period"].notna(), hi).astype(int).clip(upper=hi)
-    of_source = sources.reindex(off["source"])
-    for c in ("country", "bloc", "kind", "owner", "status", "risk_score"):
-        off[c] = of_source[c].to_numpy()
-    offers = off[["source", "material", "country", "bloc", "kind", "owner", "status", "risk_score", "min_order",
-                  "contract_cost", "co2e", "water", "waste", "first_period", "last_period", "row"]]
+    off = typed["Offers"]
+    n_offers = len(off)
+    first = np.clip(_wholes(off["first_period"], lo), lo, None)
+    last = np.clip(_wholes(off["last_period"], hi), None, hi)
+    of_source = sources.index.get_indexer(off["source"].to_numpy())  # as sources.reindex(offer sources)
+    attributes = {c: _taken(sources[c].to_numpy(), of_source) for c in ("country", "bloc", "kind", "owner", "status", "risk_score")}
+    offers = _frame({"source": off["source"], "material": off["material"], **attributes,
+                     **{c: _floats(off[c], 0.0) for c in ("min_order", "contract_cost", "co2e", "water", "waste")},
+                     "first_period": first, "last_period": last, "row": off["row"]}, pd.RangeIndex(n_offers))
 
-    span = (off["last_period"] - off["first_period"] + 1).clip(lower=0).to_numpy()
-    idx = np.repeat(off.index.to_numpy(), span)
-    start = np.repeat(off["first_period"].to_numpy(), span)
-    step = np.arange(len(idx)) - np.repeat(np.cumsum(span) - span, span)
-    op = pd.DataFrame({"offer": idx, "period": start + step})
-    op["unit_cost"] = off["unit_cost"].to_numpy()[idx]
-    op["capacity"] = off["capacity"].to_numpy()[idx]
-    op["tariff"] = _tariffs(op, off, countries, typed["Tariffs"])
+    span = np.clip(last - first + 1, 0, None)
+    idx = np.repeat(np.arange(n_offers), span)
+    # each offer's periods: first_period + (position - the offer's first position)
+    period = np.arange(len(idx)) - np.repeat(np.cumsum(span) - span - first, span)
+    own_tariff = off["tariff"].to_numpy().astype(float)
+    # arrays made here for these tables alone: no copy
+    op = pd.DataFrame({"offer": idx, "period": period, "unit_cost": off["unit_cost"].to_numpy().astype(float)[idx],
+                       "capacity": off["capacity"].to_numpy().astype(float)[idx],
+                       "tariff": _tariff_rates(idx, period, own_tariff, attributes["country"], off["material"].to_numpy(),
+                                               countries.index, country_tariff, typed["Tariffs"])}, copy=False)
 
-    sp = pd.DataFrame({"source": np.repeat(sources.index.to_numpy(), len(periods)),
-                       "period": np.tile(np.array(periods), len(sources))})
-    sp["capacity"] = np.repeat(sources["capacity"].to_numpy(dtype=float), len(periods))
+    sp = pd.DataFrame({"source": np.repeat(source_ids, len(periods)), "period": np.tile(np.array(periods), len(sources)),
+                       "capacity": np.repeat(sources["capacity"].to_numpy(dtype=float), len(periods))}, copy=False)
 
-    dem = typed["Demand"].copy()
-    dem["quantity"] = dem["quantity"].astype(float)
+    dem = typed["Demand"]
     default_pen = np.nan if settings.shortage_penalty is None else float(settings.shortage_penalty)
-    dem["shortage_penalty"] = dem["shortage_penalty"].where(dem["shortage_penalty"].notna(), default_pen).astype(float)
-    demand = dem[["material", "period", "quantity", "shortage_penalty", "row"]].reset_index(drop=True)
+    demand = _frame({"material": dem["material"], "period": dem["period"], "quantity": dem["quantity"].to_numpy().astype(float),
+                     "shortage_penalty": _floats(dem["shortage_penalty"], default_pen), "row": dem["row"]},
+                    pd.RangeIndex(len(dem)))
 
-    pol = typed["Policies"].copy()
+    pol = typed["Policies"]
     parsed = [parse_selection(s) for s in pol["selection"]]
-    pol["field"] = pd.Series([p[0] for p in parsed], index=pol.index, dtype=object)
-    pol["terms"] = pd.Series([p[1] for p in parsed], index=pol.index, dtype=object)
-    pol["period"] = pd.Series([_policy_period(p, periods, r)[0] for p, r in zip(pol["period"], pol["rule"])],
-                              index=pol.index, dtype=object)
-    pol["material"] = pd.Series(pol["material"].tolist(), index=pol.index, dtype=object)
-    pol["metric"] = pol["metric"].where(pol["metric"].notna(), "quantity")
-    pol["soft"] = pol["enforcement"] == "soft"
-    pol["penalty"] = pol["penalty"].where(pol["soft"] & pol["penalty"].notna(), np.nan).astype(float)
-    pol["limit"] = pol["limit"].astype(float)
-    policies = pol[["policy", "rule", "field", "terms", "material", "period", "metric", "limit", "soft", "penalty", "row"]].reset_index(drop=True)
+    soft = (pol["enforcement"] == "soft").to_numpy()
+    penalty = pol["penalty"].to_numpy()
+    policies = _frame({
+        "policy": pol["policy"], "rule": pol["rule"], "field": _objects([p[0] for p in parsed]),
+        "terms": _objects([p[1] for p in parsed]), "material": pol["material"],
+        "period": _objects([_policy_period(p, periods, r)[0] for p, r in zip(pol["period"], pol["rule"])]),
+        "metric": _objects(_filled(pol["metric"], "quantity")), "limit": pol["limit"].to_numpy().astype(float), "soft": soft,
+        "penalty": np.where(soft & pd.notna(penalty), penalty, np.nan).astype(float), "row": pol["row"]},
+        pd.RangeIndex(len(pol)))
 
-    materials = typed["Materials"].set_index("material")[["name", "row"]]
+    mat = typed["Materials"]
+    materials = _frame({"name": mat["name"], "row": mat["row"]}, pd.Index(mat["material"]))
     return PlanData(settings=settings, periods=periods, materials=materials, countries=countries, sources=sources,
                     offers=offers, offer_periods=op, source_periods=sp, demand=demand, policies=policies,
                     skipped=dict(skipped), stockpiles=_stockpiles(typed["Stockpile"]))
 
 
+def _filled(column: pd.Series, default) -> np.ndarray:
+    """A typed column's values with its blanks as ``default`` (a value, or an array of one per row)."""
+    values = column.to_numpy()
+    return np.where(pd.isna(values), default, values)
+
+
+def _floats(column: pd.Series, default: float) -> np.ndarray:
+    """A typed column of numbers as floats, its blanks as ``default`` (the numbers
+    ``_filled(column, default).astype(float)`` gives, without a pass over objects)."""
+    x = column.to_numpy().astype(float)  # a blank (None) is NaN
+    return np.where(np.isnan(x), default, x)
+
+
+def _wholes(column: pd.Series, default: int) -> np.ndarray:
+    """A typed column of whole numbers as int64, its blanks as ``default`` (the numbers
+    ``_filled(column, default).astype(int)`` gives: through floats where they hold them exactly)."""
+    x = column.to_numpy().astype(float)
+    blank = np.isnan(x)
+    if np.abs(x[~blank]).max(initial=0.0) >= 2.0 ** 53 or abs(default) >= 2 ** 53:
+        return _filled(column, default).astype(int)
+    return np.where(blank, default, x).astype(int)
+
+
+def _objects(values) -> pd.Series:
+    """An object column as it is (as ``DataFrame`` would not keep it: text becomes its str type)."""
+    return pd.Series(values, dtype=object)
+
+
+def _taken(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``values[at]``, NaN where ``at`` is -1, as a reindex or a map gives them."""
+    values = values if values.dtype.kind == "f" else values.astype(object)
+    if not len(values):
+        return np.full(len(at), np.nan, dtype=values.dtype)
+    taken = values[at]
+    if len(at) and (at < 0).any():
+        taken[at < 0] = np.nan
+    return taken
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` on the index 0..n-1 (typed tables are), so that its columns line up with arrays."""
+    index = df.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return df
+    return df.reset_index(drop=True)
+
+
+def _frame(columns: dict, index: pd.Index) -> pd.DataFrame:
+    """A table of ``columns`` (Series on a default index, or arrays) on ``index``."""
+    df = pd.DataFrame(columns)
+    df.index = index
+    return df
+
+
 def _stockpiles(st: pd.DataFrame) -> pd.DataFrame:
-    st = st.copy()
-    for c in ("initial_stock", "holding_cost", "min_reserve", "release_cost"):
-        st[c] = st[c].where(st[c].notna(), 0.0).astype(float)
-    st["max_stock"] = st["max_stock"].astype(float)
-    st["reserve_unit"] = st["reserve_unit"].where(st["reserve_unit"].notna(), "quantity")
-    return st.set_index("material")[list(STOCKPILE_COLUMNS)]
+    columns = {"initial_stock": _floats(st["initial_stock"], 0.0),
+               "holding_cost": _floats(st["holding_cost"], 0.0),
+               "min_reserve": _floats(st["min_reserve"], 0.0),
+               "reserve_unit": _objects(_filled(st["reserve_unit"], "quantity")),
+               "max_stock": st["max_stock"].to_numpy().astype(float),
+               "release_cost": _floats(st["release_cost"], 0.0), "row": st["row"]}
+    return _frame({c: columns[c] for c in STOCKPILE_COLUMNS}, pd.Index(st["material"]))
 
 
 def _tariffs(op: pd.DataFrame, off: pd.DataFrame, countries: pd.DataFrame, tariffs: pd.DataFrame) -> np.ndarray:
     """Effective tariff per offer-period: Tariffs cell (most specific first) > offer > country."""
-    offer = op["offer"].to_numpy()
-    own = off["tariff"].to_numpy(dtype=float)
-    rate = np.where(np.isnan(own), countries["tariff"].reindex(off["country"]).to_numpy(dtype=float), own)[offer]
-    if tariffs.empty or op.empty:
+    return _tariff_rates(op["offer"].to_numpy(), op["period"].to_numpy(), off["tariff"].to_numpy(dtype=float),
+                         off["country"].to_numpy(), off["material"].to_numpy(), countries.index,
+                         countries["tariff"].to_numpy(dtype=float), tariffs)
+
+
+def _tariff_rates(offer: np.ndarray, period: np.ndarray, own: np.ndarray, off_country: np.ndarray, off_material: np.ndarray,
+                  country_index: pd.Index, country_tariff: np.ndarray, tariffs: pd.DataFrame) -> np.ndarray:
+    """:func:`_tariffs` on arrays: per offer its own tariff, country and material; per country its tariff."""
+    rate = np.where(np.isnan(own), _taken(country_tariff, country_index.get_indexer(off_country)), own)[offer]
+    if tariffs.empty or not len(offer):
         return rate
     # offers and Tariffs rows keyed alike by integer codes of country and material (and period)
-    country, country_names = pd.factorize(off["country"])
-    material, material_names = pd.factorize(off["material"])
-    by_country = (country, country_names.get_indexer(tariffs["country"]), len(country_names))
-    by_material = (material, material_names.get_indexer(tariffs["material"]), len(material_names))
-    period = op["period"].to_numpy()
+    country, country_names = pd.factorize(off_country)
+    material, material_names = pd.factorize(off_material)
+    by_country = (country, pd.Index(country_names).get_indexer(tariffs["country"]), len(country_names))
+    by_material = (material, pd.Index(material_names).get_indexer(tariffs["material"]), len(material_names))
     lo, span = period.min(), period.max() - period.min() + 1
     row_period = pd.to_numeric(tariffs["period"]).to_numpy(dtype=float)
     row_period = np.where(np.isnan(row_period), -1, row_period - lo).astype(np.int64)
@@ -845,7 +990,7 @@ def _lookup(key: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray
 
 
 def _warn_supply(data: PlanData, problems: list[Problem]) -> None:
-    offered = set(data.offers["material"])
+    offered = set(data.offers["material"].tolist())
     for m, r in zip(data.materials.index, data.materials["row"]):
         if m not in offered:
             problems.append(Problem("Materials", r, "material", m, "no offer sells this material", "warning"))
@@ -855,12 +1000,31 @@ def _warn_supply(data: PlanData, problems: list[Problem]) -> None:
     op = data.offer_periods
     key = joint_key([(material[op["offer"].to_numpy()], len(names)), (op["period"].to_numpy() - lo, span)])
     capacity = op["capacity"].to_numpy(dtype=float)
-    keys, groups = split_by(key, np.where(np.isnan(capacity), np.inf, capacity))
+    capacity = np.where(np.isnan(capacity), np.inf, capacity)
+    dem = data.demand
+    wanted = joint_key([(names.get_indexer(dem["material"]), len(names)), (dem["period"].to_numpy() - lo, span)])
+    if _supply_clearly_enough(key, capacity, len(names) * span, np.asarray(wanted.tolist(), dtype=np.int64),
+                              dem["quantity"].to_numpy(dtype=float) - 1e-9):
+        return
+    keys, groups = split_by(key, capacity)
     cap = {k: group.sum() for k, group in zip(keys.tolist(), groups)}  # numpy's sum, in row order, as pandas sums
-    wanted = joint_key([(names.get_indexer(data.demand["material"]), len(names)), (data.demand["period"].to_numpy() - lo, span)])
-    for rec, k in zip(data.demand.to_dict("records"), wanted.tolist()):
+    for rec, k in zip(dem.to_dict("records"), wanted.tolist()):
         c = cap.get(k, 0.0)
         if c < rec["quantity"] - 1e-9:
             problems.append(Problem("Demand", rec["row"], "quantity", rec["quantity"],
                                     f"more than all offers of {rec['material']} can supply in {rec['period']} ({c:g}, candidates included)", "warning"))
 
+
+def _supply_clearly_enough(key: np.ndarray, capacity: np.ndarray, n_keys: int, wanted: np.ndarray, needed: np.ndarray) -> bool:
+    """True when every demand row's capacity on offer (the sum over the purchases of its key)
+    is clearly at least what it needs: by a margin beyond any difference of rounding between
+    these sums (in any order) and the sums in row order :func:`_warn_supply` compares."""
+    valid = key >= 0
+    counts = np.bincount(key[valid], minlength=n_keys + 1)  # + 1: never empty
+    sums = np.bincount(key[valid], weights=capacity[valid], minlength=n_keys + 1)  # capacities ≥ 0, or inf
+    has = wanted >= 0
+    at = np.where(has, wanted, 0)
+    total, n = np.where(has, sums[at], 0.0), np.where(has, counts[at], 0)
+    # summing n values ≥ 0 in two orders gives results within 2 n eps of their sum
+    margin = 4.0 * (n + 1) * np.finfo(float).eps * np.abs(total)
+    return bool(np.all(np.isinf(total) | (total - needed > margin)))

@@ -213,3 +213,42 @@ def test_selection_grammar(small_rows):
     small_rows["Policies"][0]["selection"] = "bloc=domestic|kind=smelter"
     p = only(small_rows)
     assert p.column == "selection" and "no kind 'smelter'" in p.message
+
+
+def test_numpy_numbers_type_as_python_numbers(small_rows):
+    import numpy as np
+
+    plain = plan_from_rows(small_rows)
+    small_rows["Offers"][0].update(unit_cost=np.float64(60), capacity=np.int64(80))
+    small_rows["Demand"][0].update(period=np.int64(2026), quantity=np.float32(100))
+    data = plan_from_rows(small_rows)
+    assert data.offers.equals(plain.offers) and data.offer_periods.equals(plain.offer_periods)
+    assert data.demand.equals(plain.demand) and type(data.demand["period"].iloc[0]) is int
+    small_rows["Offers"][1]["capacity"] = np.bool_(True)
+    p = only(small_rows)
+    assert (p.sheet, p.row, p.column) == ("Offers", 3, "capacity")
+
+
+def test_duplicate_keys_with_blanks(small_rows):
+    small_rows["Tariffs"] = [{"country": "CN", "rate": 0.1}, {"country": "AU", "rate": 0.1}, {"country": "CN", "rate": 0.2}]
+    p = only(small_rows)
+    assert (p.sheet, p.row, p.column) == ("Tariffs", 4, "country") and "duplicate of row 2" in p.message
+    small_rows["Tariffs"][2]["period"] = 2027  # a row for one period is another key
+    assert problems_of(small_rows) == []
+
+
+@pytest.mark.parametrize("extra", [0.0, 1e-9, 2e-9, -1e-9])
+def test_supply_warning_compares_the_sum_in_row_order(small_rows, extra):
+    """Capacities summed as numpy sums them (in row order); a demand within rounding of that sum."""
+    import numpy as np
+
+    caps = [0.1] * 7 + [0.2, 0.3] * 4
+    small_rows["Sources"] += [{"source": f"S{i}", "country": "AU", "kind": "mine"} for i in range(len(caps))]
+    small_rows["Offers"] = [o for o in small_rows["Offers"] if o["material"] == "NdPr"]
+    small_rows["Offers"] += [{"source": f"S{i}", "material": "Dy", "unit_cost": 100, "capacity": c} for i, c in enumerate(caps)]
+    total = float(np.sum(np.array(caps)))
+    for d in small_rows["Demand"]:
+        if d["material"] == "Dy":
+            d["quantity"] = total + extra
+    warned = [w for w in problems_of(small_rows, "warning") if (w.sheet, w.column) == ("Demand", "quantity")]
+    assert len(warned) == (2 if total < total + extra - 1e-9 else 0)

@@ -92,3 +92,41 @@ def test_split_by_keeps_row_order_and_drops_missing_keys():
 def test_joint_key_is_minus_one_where_a_code_is_missing():
     key = joint_key([(np.array([0, 1, -1, 2]), 3), (np.array([1, 0, 0, 4]), 4)])
     assert key.tolist() == [1, 4, -1, -1]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_expansion_matches_the_definition_on_runs_of_rows(seed):
+    """Each offer's attributes repeat over its periods: a column of runs is coded from the runs."""
+    policies, op, periods = random_case(random.Random(1000 + seed))
+    op = op.loc[op.index.repeat(random.Random(seed).randint(4, 9))].reset_index(drop=True)
+    got = expand_policies(policies, op, periods)
+    want = plain_expansion(policies, op, periods)
+    assert [(p.name, p.material, p.period, p.selection) for p in got] == [w[:4] for w in want]
+    for p, w in zip(got, want):
+        assert p.members.tolist() == w[4] and p.scope.tolist() == w[5]
+
+
+def test_no_policy_rows_no_instances():
+    policies, op, periods = random_case(random.Random(0))
+    assert expand_policies(policies.iloc[:0], op, periods) == []
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_codes_from_runs_are_pandas_codes(seed):
+    from models.policies import _factorize
+
+    rng = random.Random(seed)
+    pool = ["b", "a", "B", "10", "9", None, float("nan"), "é", 1, 1.0, True]
+    values = []
+    while len(values) < rng.randint(0, 200):
+        values += [rng.choice(pool[: rng.choice([5, 7, 11])])] * rng.choice([1, 1, 5, 20])
+    x = np.array(values + [object()], dtype=object)[:-1]
+    try:
+        want = pd.factorize(x, sort=True)
+    except TypeError:  # values pandas cannot sort: the same error either way
+        with pytest.raises(TypeError):
+            _factorize(x)
+        return
+    got = _factorize(x)
+    assert got[0].tolist() == want[0].tolist()
+    assert [type(v) for v in got[1]] == [type(v) for v in want[1]] and list(got[1]) == list(want[1])
