@@ -52,6 +52,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+from pandas.arrays import NumpyExtensionArray
 
 from .data import PlanData
 from .matrix import MatrixModel, Row
@@ -150,6 +151,37 @@ class ModelTables:
     policy_rows: dict[str, str] = field(default_factory=dict)
     cost_terms: dict[str, tuple] = field(default_factory=dict)  # see add_objective
     obstacles: list[Obstacle] = field(default_factory=list)
+    codes: _Codes | None = field(default=None, repr=False)  # see _Codes
+    policy_arrays: _PolicyArrays | None = field(default=None, repr=False)  # see _PolicyArrays; made when first read
+
+
+@dataclass
+class _Codes:
+    """op's rows and the policy instances as integer codes, so that the families find variables by
+    position, not by key (a Buy is op's row, a Violation the soft instance's place, and so on).
+
+    source, material  each op row's source / material, a position in ``sources`` / ``materials``
+                      (the offers' values, in order of first appearance)
+    period            each op row's period (int); (source, period) pairs are coded
+                      source · span + period - first, likewise for materials
+    builds            per source: its first Build option (a position in ``builds``), their
+                      number, the first build period and the lead time (0 for existing sources)
+    rules, soft       the positions in ``policies`` of each rule's instances; which are soft
+    """
+
+    source: np.ndarray
+    sources: np.ndarray
+    material: np.ndarray
+    materials: np.ndarray
+    period: np.ndarray
+    first: int
+    span: int
+    builds: tuple = ()
+    rules: dict = field(default_factory=dict)
+    soft: np.ndarray | None = None
+    keys: list | None = None  # op's keys, built once (see _op_keys)
+    source_use: tuple | None = None  # see _source_use
+    supplies: tuple | None = None  # see _supplies
 
 
 # --------------------------------------------------------------------------- entry point
@@ -211,51 +243,118 @@ def _tables(data: PlanData) -> ModelTables:
     first_supply = (builds["period"] + builds["lead_time"]).groupby(builds["source"]).min()
 
     stock = _stock_table(data)
-    op = data.offer_periods.copy()
-    offer = op["offer"].to_numpy()
-    for c in OFFER_ATTRIBUTES:
-        op[c] = data.offers[c].to_numpy()[offer]
-    op["candidate"] = (op["status"] == "candidate").to_numpy()
-    op["fixed_cost"] = op["source"].map(src["fixed_cost"]).astype(float)
-    sp = data.source_periods.set_index(["source", "period"])["capacity"]
-    op["source_capacity"] = sp.reindex(pd.MultiIndex.from_arrays([op["source"], op["period"]])).to_numpy(dtype=float)
-    dem = data.demand.set_index(["material", "period"])["quantity"]
-    op["demand"] = dem.reindex(pd.MultiIndex.from_arrays([op["material"], op["period"]])).fillna(0.0).to_numpy(dtype=float)
-    earliest = op["source"].map(first_supply).to_numpy(dtype=float)  # NaN for existing sources
-    supplies = ~op["candidate"].to_numpy() | (op["period"].to_numpy() >= earliest)
+    # Everything per source, material or offer is worked out once per source, material or offer and
+    # taken per offer-period by position: hashing the keys of every offer-period cost more than the rest.
+    ops, offers = data.offer_periods, data.offers
+    offer, period = ops["offer"].to_numpy(), ops["period"].to_numpy().astype(np.int64)
+    source_of, sources = pd.factorize(offers["source"].to_numpy(), use_na_sentinel=False)
+    material_of, materials = pd.factorize(offers["material"].to_numpy(), use_na_sentinel=False)
+    s, mat = source_of[offer], material_of[offer]
+    lo = int(period.min()) if len(period) else 0
+    span = int(period.max()) - lo + 1 if len(period) else 1
+    t = period - lo
+    # the offers' attributes, typed (pandas infers strings) on the offers that have a period: as if on
+    # every offer-period, as op's columns were once typed
+    has_period = np.zeros(len(offers), dtype=bool)
+    has_period[offer] = True
+    attributes = pd.DataFrame({c: offers[c].to_numpy()[has_period] for c in OFFER_ATTRIBUTES})
+    row_of = (np.cumsum(has_period) - 1)[offer]  # each offer-period's offer, a row of attributes
+    candidate = (attributes["status"] == "candidate").to_numpy()[row_of]
+    fixed_cost = src["fixed_cost"].reindex(sources).to_numpy(dtype=float)
+    source_capacity = _grid(pd.Index(sources), data.source_periods["source"], data.source_periods["period"],
+                            data.source_periods["capacity"], lo, span)[s, t]
+    demanded = _grid(pd.Index(materials), data.demand["material"], data.demand["period"], data.demand["quantity"],
+                     lo, span)[mat, t]
+    demanded = np.where(np.isnan(demanded), 0.0, demanded)
+    earliest = first_supply.reindex(sources).to_numpy(dtype=float)[s]  # NaN for existing sources
+    supplies = ~candidate | (period >= earliest)
     # what a purchase can be used for: this period's demand, or, for a stocked material, stock
-    useful = op["demand"].to_numpy()
+    useful = demanded
     if len(stock):
-        most = stock.set_index(["material", "period"])["useful"]
-        stocked = most.reindex(pd.MultiIndex.from_arrays([op["material"], op["period"]])).to_numpy(dtype=float)
+        stocked = _grid(pd.Index(materials), stock["material"], stock["period"], stock["useful"], lo, span)[mat, t]
         useful = np.where(np.isnan(stocked), useful, stocked)
-    op["useful"] = useful
-    op["bound"] = np.fmin(np.fmin(op["capacity"].to_numpy(dtype=float), op["source_capacity"].to_numpy(dtype=float)),
-                          np.maximum(useful, op["min_order"].to_numpy()))
-    op = op[supplies & (useful > 0) & (op["bound"].to_numpy() > 0)].reset_index(drop=True)
+    min_order = attributes["min_order"].to_numpy()[row_of]
+    bound = np.fmin(np.fmin(ops["capacity"].to_numpy(dtype=float), source_capacity), np.maximum(useful, min_order))
+    keep = np.flatnonzero(supplies & (useful > 0) & (bound > 0))
+
+    # op: the offer-period rows kept, their offers' attributes, then what was worked out above (a column
+    # seen again keeps its place, as when assigned)
+    op = _taken(ops, keep)
+    op.update(_taken(attributes, row_of[keep]))
+    op.update(candidate=candidate[keep], fixed_cost=fixed_cost[s[keep]], source_capacity=source_capacity[keep],
+              demand=demanded[keep], useful=useful[keep], bound=bound[keep])
     op["price"] = op["unit_cost"] * (1.0 + op["tariff"])
-    op["discount"] = _discount(data, op["period"])
+    op["discount"] = _discount(data, period[keep])
+    op = _frame(op)
+    codes = _Codes(source=s[keep], sources=sources, material=mat[keep], materials=materials, period=period[keep],
+                   first=lo, span=span, builds=_build_options(builds, sources))
 
     demand = data.demand[data.demand["quantity"] > 0].reset_index(drop=True)
     demand = demand.assign(discount=_discount(data, demand["period"]))
 
     policies = expand_policies(data.policies, op, periods)
+    rules = defaultdict(list)
+    for i, rule in enumerate(map(attrgetter("rule"), policies)):
+        rules[rule].append(i)
+    codes.rules = {rule: np.array(at, dtype=np.int64) for rule, at in rules.items()}
+    codes.soft = np.fromiter(map(attrgetter("soft"), policies), dtype=bool, count=len(policies))
     counted = np.zeros(len(op), dtype=bool)
     at_least = np.zeros(len(op), dtype=bool)
-    for p in policies:
-        if p.rule in COUNT_RULES and not _never_binds(p):
-            counted[p.members] = True
-            at_least[p.members] |= p.rule == "min_sources"
-    min_order = op["min_order"].to_numpy()
-    op["has_use"] = (min_order > 0) | (op["contract_cost"].to_numpy() > 0) | counted
+    for rule in COUNT_RULES:
+        for p in map(policies.__getitem__, rules[rule]):
+            if not _never_binds(p):
+                counted[p.members] = True
+                at_least[p.members] |= p.rule == "min_sources"
+    min_order, bound = min_order[keep], bound[keep]
+    contract = (min_order > 0) | (op["contract_cost"].to_numpy() > 0)
+    op["has_use"] = contract | counted
     # a supplier whose capacity a scenario cut below its minimum order delivers what it can
-    op["min_in_use"] = np.minimum(np.where(min_order > 0, min_order, np.where(at_least, IN_USE_FRACTION * op["bound"], 0.0)),
-                                  op["bound"])
+    op["min_in_use"] = np.minimum(np.where(min_order > 0, min_order, np.where(at_least, IN_USE_FRACTION * bound, 0.0)),
+                                  bound)
     op["has_source_use"] = op["fixed_cost"].to_numpy() > 0
     # a contract: an offer whose use commits the buyer (a minimum order or a contract cost), as
     # opposed to one with an in-use decision only because a sources rule counts it
-    op["contract"] = (min_order > 0) | (op["contract_cost"].to_numpy() > 0)
-    return ModelTables(op=op, builds=builds, demand=demand, policies=policies, stock=stock)
+    op["contract"] = contract
+    return ModelTables(op=op, builds=builds, demand=demand, policies=policies, stock=stock, codes=codes)
+
+
+def _grid(index: pd.Index, keys, periods, values, first: int, span: int) -> np.ndarray:
+    """values by (key, period) as a matrix: row = the key's position in ``index``, column = period - first;
+    NaN where none (keys not in ``index``, periods outside the span)."""
+    grid = np.full((len(index) + 1, span), np.nan)  # the last row for keys not in index
+    row = index.get_indexer(np.asarray(keys, dtype=object))
+    col = np.asarray(periods, dtype=np.int64) - first
+    inside = (col >= 0) & (col < span)
+    grid[row[inside], col[inside]] = np.asarray(values, dtype=float)[inside]
+    grid[-1] = np.nan
+    return grid
+
+
+def _taken(frame: pd.DataFrame, rows: np.ndarray) -> dict:
+    """The columns of ``frame`` at ``rows`` (positions), each an array of its dtype."""
+    return {c: frame[c].array.take(rows) for c in frame.columns}
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """The frame of these columns as they are: not copied, no dtype inferred (an object column stays object)."""
+    def kept(v):
+        v = v.to_numpy() if type(v) is NumpyExtensionArray else v  # a numpy dtype (StringArray is a subclass)
+        return pd.Series(v, dtype=object, copy=False) if isinstance(v, np.ndarray) and v.dtype == object else v
+    return pd.DataFrame({c: kept(v) for c, v in columns.items()}, copy=False)
+
+
+def _build_options(builds: pd.DataFrame, sources: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per source of ``sources``: its first Build option (a row of ``builds``), their number, the first
+    build period and the lead time. A candidate's options are consecutive rows, by period (_tables)."""
+    name = builds["source"].to_numpy()
+    start = np.flatnonzero(np.r_[True, name[1:] != name[:-1]]) if len(name) else np.zeros(0, dtype=np.int64)
+    count = np.diff(np.r_[start, len(name)])
+    at = pd.Index(sources).get_indexer(name[start].astype(object))
+    at, start, count = at[at >= 0], start[at >= 0], count[at >= 0]  # candidates without offers have no use here
+    out = [np.zeros(len(sources), dtype=np.int64) for _ in range(4)]
+    for o, v in zip(out, (start, count, builds["period"].to_numpy()[start], builds["lead_time"].to_numpy()[start])):
+        o[at] = v
+    return tuple(out)
 
 
 def _stock_table(data: PlanData) -> pd.DataFrame:
@@ -292,13 +391,10 @@ def _declare(m: pyo.ConcreteModel) -> None:
     """Sets and variables (see the module docstring)."""
     tb = m.tables
     op = tb.op
-    keys = _keys(op)
-    use = op["has_use"].to_numpy()
     m.PERIODS = pyo.Set(initialize=m.plan.periods, ordered=True)
-    m.OFFER_PERIODS = pyo.Set(initialize=keys, dimen=3, ordered=True)
-    m.USE_OFFER_PERIODS = pyo.Set(initialize=[k for k, u in zip(keys, use) if u], dimen=3, ordered=True)
-    su = op.loc[op["has_source_use"], ["source", "period"]].drop_duplicates()
-    m.SOURCE_USE_PERIODS = pyo.Set(initialize=list(zip(su["source"], su["period"].astype(int))), dimen=2, ordered=True)
+    m.OFFER_PERIODS = pyo.Set(initialize=_op_keys(tb), dimen=3, ordered=True)
+    m.USE_OFFER_PERIODS = pyo.Set(initialize=_op_keys(tb, op["has_use"].to_numpy()), dimen=3, ordered=True)
+    m.SOURCE_USE_PERIODS = pyo.Set(initialize=_source_use_keys(tb), dimen=2, ordered=True)
     m.BUILD_OPTIONS = pyo.Set(initialize=list(zip(tb.builds["source"], tb.builds["period"].astype(int))), dimen=2,
                               ordered=True)
     short = tb.demand[tb.demand["shortage_penalty"].notna()]
@@ -314,11 +410,9 @@ def _declare(m: pyo.ConcreteModel) -> None:
     m.Build = pyo.Var(m.BUILD_OPTIONS, domain=pyo.Binary)
     shortfall_ub = dict(zip(zip(short["material"], short["period"].astype(int)), short["quantity"].astype(float)))
     m.Shortfall = pyo.Var(m.SHORTFALL_DEMANDS, domain=pyo.NonNegativeReals, bounds=lambda _, *k: (0.0, shortfall_ub[k]))
-    shares = sorted({(p.material, int(p.period)) for p in tb.policies if p.kind == "share"})
-    m.SHARE_SUPPLIES = pyo.Set(initialize=shares, dimen=2, ordered=True)
+    m.SHARE_SUPPLIES = pyo.Set(initialize=_supplies(tb)[0], dimen=2, ordered=True)
     m.Supply = pyo.Var(m.SHARE_SUPPLIES, domain=pyo.NonNegativeReals)
-    soft = [p.name for p in tb.policies if p.soft]
-    m.SOFT_POLICIES = pyo.Set(initialize=soft, ordered=True)
+    m.SOFT_POLICIES = pyo.Set(initialize=_soft_names(tb), ordered=True)
     m.Violation = pyo.Var(m.SOFT_POLICIES, domain=pyo.NonNegativeReals)
     st = tb.stock
     stock_keys = list(zip(st["material"], st["period"].astype(int)))
@@ -335,21 +429,19 @@ def _declare_columns(m: MatrixModel) -> None:
     """The variables of :func:`_declare` as columns of a :class:`MatrixModel`, in the same order."""
     tb = m.tables
     op = tb.op
-    keys = _keys(op)
-    use = op["has_use"].to_numpy()
-    m.Buy = m.add_columns("Buy", keys, 0.0, op["bound"].to_numpy(dtype=float))
+    fields = [op["source"], op["material"], op["period"].astype(np.int64)]  # the keys' fields, for the solution's index
+    m.Buy = m.add_columns("Buy", _op_keys(tb), 0.0, op["bound"].to_numpy(dtype=float), arrays=fields)
     tb.buy = list(m.Buy.values())
-    m.Use = m.add_columns("Use", [k for k, u in zip(keys, use) if u], 0.0, 1.0, integer=True)
-    su = op.loc[op["has_source_use"], ["source", "period"]].drop_duplicates()
-    m.SourceUse = m.add_columns("SourceUse", list(zip(su["source"], su["period"].astype(int))), 0.0, 1.0, integer=True)
+    use = op["has_use"].to_numpy()
+    m.Use = m.add_columns("Use", _op_keys(tb, use), 0.0, 1.0, integer=True, arrays=[f[use] for f in fields])
+    m.SourceUse = m.add_columns("SourceUse", _source_use_keys(tb), 0.0, 1.0, integer=True)
     m.Build = m.add_columns("Build", list(zip(tb.builds["source"], tb.builds["period"].astype(int))), 0.0, 1.0,
                             integer=True)
     short = tb.demand[tb.demand["shortage_penalty"].notna()]
     m.Shortfall = m.add_columns("Shortfall", list(zip(short["material"], short["period"].astype(int))), 0.0,
                                 short["quantity"].to_numpy(dtype=float))
-    shares = sorted({(p.material, int(p.period)) for p in tb.policies if p.kind == "share"})
-    m.Supply = m.add_columns("Supply", shares)
-    m.Violation = m.add_columns("Violation", [p.name for p in tb.policies if p.soft])
+    m.Supply = m.add_columns("Supply", _supplies(tb)[0])
+    m.Violation = m.add_columns("Violation", _soft_names(tb))
     st = tb.stock
     stock_keys = list(zip(st["material"], st["period"].astype(int)))
     m.Stock = m.add_columns("Stock", stock_keys, st["reserve"].to_numpy(dtype=float), st["max_stock"].to_numpy(dtype=float))
@@ -391,24 +483,90 @@ def contract_keys(m) -> list[tuple]:
     return _keys(m.tables.op, m.tables.op["contract"].to_numpy())
 
 
-def _use_vars(m) -> list:
-    """The Use variable of each op row, by position (None where the offer-period has no Use decision)."""
-    use = iter(m.Use.values())  # in the order of op's has_use rows (USE_OFFER_PERIODS)
-    return [next(use) if u else None for u in m.tables.op["has_use"].tolist()]
+def _op_keys(tb: ModelTables, mask: np.ndarray | None = None) -> list[tuple]:
+    """:func:`_keys` of op (its rows ``mask``), the keys built once, from the codes."""
+    c = tb.codes
+    if c.keys is None:
+        period = np.array(range(c.first, c.first + c.span), dtype=object)  # one int object per period
+        c.keys = list(zip(c.sources[c.source].tolist(), c.materials[c.material].tolist(),
+                          period[c.period - c.first].tolist()))
+    return c.keys if mask is None else list(compress(c.keys, mask.tolist()))
 
 
-def _built_by(m) -> dict[tuple, list]:
-    """(candidate, t) → Build variables whose supply has started by t (b + lead_time <= t)."""
-    b = m.tables.builds
-    avail: dict[tuple, list] = defaultdict(list)
-    last = m.plan.periods[-1]
-    for s, p, lead in zip(b["source"], b["period"].astype(int), b["lead_time"]):
-        for t in range(p + lead, last + 1):
-            avail[s, t].append(m.Build[s, p])
-    return avail
+def _source_use(tb: ModelTables) -> tuple[np.ndarray, np.ndarray]:
+    """Each op row's SourceUse (its position in SOURCE_USE_PERIODS; -1 where its source has no fixed
+    cost), and the first op row of each: SOURCE_USE_PERIODS are the (source, period) pairs of the
+    rows with ``has_source_use``, in order of first appearance."""
+    c = tb.codes
+    if c.source_use is None:
+        sel = tb.op["has_source_use"].to_numpy()
+        rows = np.flatnonzero(sel)
+        code, _ = pd.factorize(c.source[rows] * c.span + (c.period[rows] - c.first))  # in order of appearance
+        at = np.full(len(sel), -1, dtype=np.int64)
+        at[rows] = code
+        c.source_use = at, rows[np.unique(code, return_index=True)[1]]
+    return c.source_use
 
 
-def _pairs(m, name: str, keys: list, first: list, second: list, coef, sense: str) -> None:
+def _source_use_keys(tb: ModelTables) -> list[tuple]:
+    """SOURCE_USE_PERIODS: (source, period)."""
+    c, first = tb.codes, _source_use(tb)[1]
+    return list(zip(c.sources[c.source[first]].tolist(), c.period[first].tolist()))
+
+
+def _supplies(tb: ModelTables) -> tuple[list, np.ndarray]:
+    """SHARE_SUPPLIES, the (material, period) of every share instance, sorted; and each instance's
+    place in it (by position in ``policies``; -1 for other rules)."""
+    c = tb.codes
+    if c.supplies is None:
+        at = np.concatenate([c.rules.get(rule, np.zeros(0, dtype=np.int64)) for rule in SHARE_RULES])
+        ps = list(map(tb.policies.__getitem__, at.tolist()))
+        keys = list(zip(map(attrgetter("material"), ps), map(int, map(attrgetter("period"), ps))))
+        shares = sorted(set(keys))
+        of = np.full(len(tb.policies), -1, dtype=np.int64)
+        of[at] = np.fromiter(map(dict(zip(shares, range(len(shares)))).__getitem__, keys), dtype=np.int64,
+                             count=len(keys))
+        c.supplies = shares, of
+    return c.supplies
+
+
+def _soft_names(tb: ModelTables) -> list[str]:
+    """SOFT_POLICIES: the soft instances' names, in order."""
+    return list(compress(map(attrgetter("name"), tb.policies), tb.codes.soft.tolist()))
+
+
+def _variables(m, var) -> np.ndarray:
+    """The variables of ``var`` in key order, as an array: column numbers (int64) of a MatrixModel,
+    Pyomo variables (objects) otherwise. Families take them by position: the variable of op row i
+    is Buy's i-th, Use's (cumulative has_use count)-th, and so on."""
+    if isinstance(m, MatrixModel):
+        return np.arange(var.first, var.first + len(var), dtype=np.int64)
+    return np.fromiter(var.values(), dtype=object, count=len(var))
+
+
+def _built(m, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For op's rows ``rows``: the first of their source's Build options (a position in BUILD_OPTIONS) and
+    how many have started supply by the row's period t (b + lead_time <= t). A candidate's options are
+    consecutive, by period (:func:`_tables`), so those are its first ones; none for existing sources."""
+    c = m.tables.codes
+    start, count, first, lead = (a[c.source[rows]] for a in c.builds)
+    t = c.period[rows]
+    return start, np.where(t <= m.plan.periods[-1], np.clip(t - lead - first + 1, 0, count), 0)
+
+
+def _grouped(code: np.ndarray) -> np.ndarray:
+    """The positions by code, stably (ties in position order); codes that fit 16 bits are radix sorted."""
+    if len(code) and code.min() >= 0 and code.max() < 1 << 16:
+        code = code.astype(np.uint16)
+    return np.argsort(code, kind="stable")
+
+
+def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """start[0], start[0] + 1, …, start[0] + count[0] - 1, then the same for start[1], …"""
+    return np.repeat(start - _indptr(count)[:-1], count) + np.arange(int(count.sum()))
+
+
+def _pairs(m, name: str, keys: list, first: np.ndarray, second: np.ndarray, coef, sense: str) -> None:
     """Rows ``first - coef · second <= 0`` (sense "<=") or ``>= 0`` over ``keys``: the two-term rows
     of several families, recorded at once in a MatrixModel, one by one in Pyomo."""
     coef = np.asarray(coef, dtype=float)
@@ -447,8 +605,7 @@ def add_demand(m) -> None:
     disposed of). For a material without stock, a hard demand that no offer can reach, or above
     the sum of its offers' bounds, is an :class:`Obstacle` (infeasible whatever else holds).
     """
-    tb = m.tables
-    groups = tb.op.groupby(["material", "period"]).indices
+    tb, c = m.tables, m.tables.codes
     bound = tb.op["bound"].to_numpy()
     st = tb.stock
     opening = dict(zip(zip(st["material"], st["period"].astype(int)), st["opening"].astype(float)))
@@ -456,37 +613,51 @@ def add_demand(m) -> None:
     if len(st):
         extra = st.loc[st["demand"] <= 0, ["material", "period", "row"]].assign(quantity=0.0, period=lambda d: d["period"].astype(int))
         rows = pd.concat([rows, extra[rows.columns]], ignore_index=True)
-    exprs, index = {}, []
-    for mat, t, q, row in zip(rows["material"], rows["period"], rows["quantity"], rows["row"]):
-        pos = groups.get((mat, t), ())
-        coefs, terms = [1.0] * len(pos), [tb.buy[i] for i in pos]
-        if (mat, t) in m.Shortfall:
-            coefs.append(1.0)
-            terms.append(m.Shortfall[mat, t])
-        rhs = float(q)
-        if (mat, t) in opening:
-            before = opening[mat, t]
+    # each material and period's purchases, in op order: a run of ``order`` (op's rows by material and period)
+    code = c.material * c.span + (c.period - c.first)
+    order = _grouped(code)
+    mats, periods = rows["material"].tolist(), rows["period"].tolist()
+    at = pd.Index(c.materials).get_indexer(np.asarray(mats, dtype=object))
+    col = np.asarray(periods, dtype=np.int64) - c.first
+    wanted = np.where((at >= 0) & (col >= 0) & (col < c.span), at * c.span + col, -1)
+    lo, hi = np.searchsorted(code[order], wanted, "left"), np.searchsorted(code[order], wanted, "right")
+    most = _segment_sums(bound[order], lo, hi - lo)
+    kept, index, rhs, tail = [], [], [], ([], [], [])  # tail: the row, variable and coefficient of other terms
+    for r, (mat, t, q, row, n) in enumerate(zip(mats, periods, rows["quantity"].tolist(), rows["row"].tolist(),
+                                                (hi - lo).tolist())):
+        k = (mat, t)
+        terms = [(1.0, m.Shortfall[k])] if k in m.Shortfall else []
+        b = float(q)
+        if k in opening:
+            before = opening[k]
             if math.isnan(before):
-                coefs.append(1.0)
-                terms.append(m.Stock[mat, t - 1])
+                terms.append((1.0, m.Stock[mat, t - 1]))
             else:
-                rhs -= before
-            coefs.append(-1.0)
-            terms.append(m.Stock[mat, t])
-        elif not terms:
-            tb.obstacles.append(Obstacle("demand_met", (mat, t), f"no offer can supply {mat} in {t} (demand {q:g})",
+                b -= before
+            terms.append((-1.0, m.Stock[k]))
+        elif not (n or terms):
+            tb.obstacles.append(Obstacle("demand_met", k, f"no offer can supply {mat} in {t} (demand {q:g})",
                                          "Demand", int(row), amount=0.0))
             continue
-        elif (mat, t) not in m.Shortfall:
-            most = float(bound[list(pos)].sum())
-            if most < q - 1e-9 * max(1.0, q):
-                # each purchase is at most its bound (offer and source capacity): a cheap, certain check
-                tb.obstacles.append(Obstacle("demand_met", (mat, t), f"{mat} in {t}: demand {q:g} exceeds all capacity {most:g}",
-                                             "Demand", int(row), amount=most))
-                continue
-        exprs[mat, t] = _linear(coefs, terms) >= rhs
-        index.append((mat, t))
-    _constraint(m, "demand_met", index, exprs)
+        elif not terms and float(most[r]) < q - 1e-9 * max(1.0, q):
+            # each purchase is at most its bound (offer and source capacity): a cheap, certain check
+            cap = float(most[r])
+            tb.obstacles.append(Obstacle("demand_met", k, f"{mat} in {t}: demand {q:g} exceeds all capacity {cap:g}",
+                                         "Demand", int(row), amount=cap))
+            continue
+        for coef, v in terms:
+            tail[0].append(len(kept))
+            tail[1].append(v)
+            tail[2].append(coef)
+        kept.append(r)
+        index.append(k)
+        rhs.append(b)
+    kept = np.array(kept, dtype=np.int64)
+    count = (hi - lo)[kept]
+    pos = order[_ranges(lo[kept], count)]
+    rows = _joined_rows(len(kept), (np.repeat(np.arange(len(kept)), count), _variables(m, m.Buy)[pos], np.ones(len(pos))),
+                        (np.array(tail[0], dtype=np.int64), _variable_array(tail[1]), np.array(tail[2], dtype=float)))
+    _csr_constraint(m, "demand_met", index, rows, ">=", np.array(rhs))
 
 
 def add_stock(m) -> None:
@@ -524,9 +695,8 @@ def add_offer_capacity(m) -> None:
     """
     tb, op = m.tables, m.tables.op
     sel = op["has_use"].to_numpy()
-    keys, rows, bound = _keys(op, sel), np.flatnonzero(sel).tolist(), op.loc[sel, "bound"].tolist()
-    use = _use_vars(m)
-    _pairs(m, "offer_capacity", keys, [tb.buy[i] for i in rows], [use[i] for i in rows], bound, "<=")
+    _pairs(m, "offer_capacity", _op_keys(tb, sel), _variables(m, m.Buy)[sel], _variables(m, m.Use),
+           op["bound"].to_numpy()[sel], "<=")
 
 
 def add_min_order(m) -> None:
@@ -540,10 +710,11 @@ def add_min_order(m) -> None:
     the minimum order leaves the supplier delivering what it can).
     """
     tb, op = m.tables, m.tables.op
-    sel = op["has_use"].to_numpy() & (op["min_in_use"].to_numpy() > 0)
-    keys, rows, low = _keys(op, sel), np.flatnonzero(sel).tolist(), op.loc[sel, "min_in_use"].tolist()
-    use = _use_vars(m)
-    _pairs(m, "offer_min_order", keys, [tb.buy[i] for i in rows], [use[i] for i in rows], low, ">=")
+    use, low = op["has_use"].to_numpy(), op["min_in_use"].to_numpy()
+    sel = use & (low > 0)
+    use_at = np.cumsum(use) - 1  # op row → its Use, where it has one
+    _pairs(m, "offer_min_order", _op_keys(tb, sel), _variables(m, m.Buy)[sel], _variables(m, m.Use)[use_at[sel]],
+           low[sel], ">=")
 
 
 def add_source_capacity(m) -> None:
@@ -554,26 +725,34 @@ def add_source_capacity(m) -> None:
     for a candidate, else 1. Over (s, t) with a finite capacity and at least two offers
     whose bounds add up to more than it (otherwise the variable bounds already imply it).
     """
-    tb, op = m.tables, m.tables.op
-    built = _built_by(m)
+    tb, op, c = m.tables, m.tables.op, m.tables.codes
     capacity, bound = op["source_capacity"].to_numpy(dtype=float), op["bound"].to_numpy()
-    candidate = op["candidate"].to_numpy()
-    exprs = {}
-    for (s, t), pos in op.groupby(["source", "period"]).indices.items():
-        cap = float(capacity[pos[0]])
-        if len(pos) < 2 or math.isnan(cap) or bound[pos].sum() <= cap:
-            continue
-        k = (s, int(t))
-        if k in m.SourceUse:
-            gate = [m.SourceUse[k]]
-        elif candidate[pos[0]]:
-            gate = built[k]
-        else:
-            gate = []
-        terms = [tb.buy[i] for i in pos.tolist()]
-        rhs = 0.0 if gate else cap
-        exprs[k] = _linear([1.0] * len(terms) + [-cap] * len(gate), terms + gate) <= rhs
-    _constraint(m, "source_capacity", list(exprs), exprs)
+    # op's rows by source (in name order) and period, as groupby would: each (s, t) a run of ``order``
+    rank = np.empty(len(c.sources), dtype=np.int64)
+    rank[np.argsort(c.sources, kind="stable")] = np.arange(len(c.sources))
+    code = rank[c.source] * c.span + (c.period - c.first)
+    order = _grouped(code)
+    start = np.flatnonzero(np.diff(code[order], prepend=-1))
+    size = np.diff(np.append(start, len(order)))
+    cap = capacity[order[start]]
+    with np.errstate(invalid="ignore"):
+        rows = np.flatnonzero((size >= 2) & ~np.isnan(cap) & ~(_segment_sums(bound[order], start, size) <= cap))
+    start, size, cap = start[rows], size[rows], cap[rows]
+    head = order[start]  # a row of each (s, t)
+    index = list(zip(c.sources[c.source[head]].tolist(), c.period[head].tolist()))
+    # the gate x: SourceUse[s, t] for a source with a fixed cost, the Build options started for a candidate
+    fixed = np.flatnonzero(op["has_source_use"].to_numpy()[head])
+    built = np.flatnonzero(op["candidate"].to_numpy()[head] & ~op["has_source_use"].to_numpy()[head])
+    first_build, n = _built(m, head[built])
+    built = np.repeat(built, n)
+    terms = order[_ranges(start, size)]
+    rows = _joined_rows(len(head),
+                        (np.repeat(np.arange(len(head)), size), _variables(m, m.Buy)[terms], np.ones(len(terms))),
+                        (fixed, _variables(m, m.SourceUse)[_source_use(tb)[0][head[fixed]]], -cap[fixed]),
+                        (built, _variables(m, m.Build)[_ranges(first_build, n)], -cap[built]))
+    gated = np.zeros(len(head), dtype=bool)
+    gated[fixed], gated[built] = True, True
+    _csr_constraint(m, "source_capacity", index, rows, "<=", np.where(gated, 0.0, cap))
 
 
 def add_source_in_use(m) -> None:
@@ -587,11 +766,21 @@ def add_source_in_use(m) -> None:
     """
     tb, op = m.tables, m.tables.op
     sel = op["has_source_use"].to_numpy()
-    use = _use_vars(m)
-    keys, rows = _keys(op, sel), np.flatnonzero(sel).tolist()
-    head = [tb.buy[i] if use[i] is None else use[i] for i in rows]
-    coef = [b if use[i] is None else 1.0 for i, b in zip(rows, op.loc[sel, "bound"].tolist())]
-    _pairs(m, "source_in_use", keys, head, [m.SourceUse[k[0], k[2]] for k in keys], coef, "<=")
+    rows = np.flatnonzero(sel)
+    head, coef = _gated(m, rows)
+    source_use = _variables(m, m.SourceUse)[_source_use(tb)[0][rows]]
+    _pairs(m, "source_in_use", _op_keys(tb, sel), head, source_use, coef, "<=")
+
+
+def _gated(m, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What a gate row holds back for op's rows ``rows``: Use (coefficient 1) where the row has a Use
+    decision, else Buy (coefficient bound)."""
+    op = m.tables.op
+    use = op["has_use"].to_numpy()
+    has = use[rows]
+    head = _variables(m, m.Buy)[rows]
+    head[has] = _variables(m, m.Use)[(np.cumsum(use) - 1)[rows[has]]]
+    return head, np.where(has, 1.0, op["bound"].to_numpy()[rows])
 
 
 def add_candidate_build(m) -> None:
@@ -605,26 +794,37 @@ def add_candidate_build(m) -> None:
     SourceUse row gates them). Build options start at earliest_build (BUILD_OPTIONS), and
     no Buy variable exists before the first option + lead_time (OFFER_PERIODS).
     """
-    tb, op = m.tables, m.tables.op
-    built = _built_by(m)
-    per_source = tb.builds.groupby("source")["period"].apply(list)
-    once = {s: _linear([1.0] * len(ps), [m.Build[s, p] for p in ps]) <= 1 for s, ps in per_source.items() if len(ps) > 1}
-    _constraint(m, "candidate_build_once", list(once), once)
+    tb, op, c = m.tables, m.tables.op, m.tables.codes
+    build = _variables(m, m.Build)
+    # a candidate's options are consecutive rows of builds, by period; the rows by source name, as groupby would
+    name = tb.builds["source"].to_numpy()
+    start = np.flatnonzero(np.r_[True, name[1:] != name[:-1]]) if len(name) else np.zeros(0, dtype=np.int64)
+    size = np.diff(np.append(start, len(name)))
+    start, size = (x[np.argsort(name[start], kind="stable")] for x in (start, size))
+    once = size > 1
+    terms = _ranges(start[once], size[once])
+    _csr_constraint(m, "candidate_build_once", name[start[once]].tolist(),
+                    (_indptr(size[once]), build[terms], np.ones(len(terms))), "<=", 1)
 
+    source_use, first = _source_use(tb)
     cand = op["candidate"].to_numpy()
-    su = op.loc[cand & op["has_source_use"].to_numpy(), ["source", "period"]].drop_duplicates()
-    src_keys = list(zip(su["source"], su["period"].astype(int)))
-    src_exprs = {k: _linear([1.0] + [-1.0] * len(built[k]), [m.SourceUse[k]] + built[k]) <= 0 for k in src_keys}
-    _constraint(m, "candidate_source_built", src_keys, src_exprs)
+    first = first[cand[first]]  # a row of each candidate (s, t) with a SourceUse, in SOURCE_USE_PERIODS order
+    first_build, n = _built(m, first)
+    terms = _ranges(first_build, n)
+    rows = _joined_rows(len(first),
+                        (np.arange(len(first)), _variables(m, m.SourceUse)[source_use[first]], np.ones(len(first))),
+                        (np.repeat(np.arange(len(first)), n), build[terms], np.full(len(terms), -1.0)))
+    keys = list(zip(c.sources[c.source[first]].tolist(), c.period[first].tolist()))
+    _csr_constraint(m, "candidate_source_built", keys, rows, "<=", 0)
 
     sel = cand & ~op["has_source_use"].to_numpy()
-    use = _use_vars(m)
-    exprs, keys = {}, _keys(op, sel)
-    for k, i, b in zip(keys, np.flatnonzero(sel).tolist(), op.loc[sel, "bound"].tolist()):
-        gate = built[k[0], k[2]]
-        head, coef = (tb.buy[i], b) if use[i] is None else (use[i], 1.0)
-        exprs[k] = _linear([1.0] + [-coef] * len(gate), [head] + gate) <= 0
-    _constraint(m, "candidate_offer_built", keys, exprs)
+    at = np.flatnonzero(sel)
+    head, coef = _gated(m, at)
+    first_build, n = _built(m, at)
+    terms = _ranges(first_build, n)
+    rows = _joined_rows(len(at), (np.arange(len(at)), head, np.ones(len(at))),
+                        (np.repeat(np.arange(len(at)), n), build[terms], -np.repeat(coef, n)))
+    _csr_constraint(m, "candidate_offer_built", _op_keys(tb, sel), rows, "<=", 0)
 
 
 def add_policy_shares(m) -> None:
@@ -639,23 +839,19 @@ def add_policy_shares(m) -> None:
     repeat every purchase of the material once per country).
     """
     tb = m.tables
-    buy = _variable_array(tb.buy)
+    buy, supply = _variables(m, m.Buy), _variables(m, m.Supply)
+    supply_of = _supplies(tb)[1]
 
-    def terms(ps, limit):  # the selection with coefficient 1, the material's Supply with -limit
+    def terms(ps, at, limit):  # the selection with coefficient 1, the material's Supply with -limit
         indptr, pos = _concatenated([p.members for p in ps])
-        keys = list(zip(map(attrgetter("material"), ps), map(int, map(attrgetter("period"), ps))))
-        of = {k: m.Supply[k] for k in dict.fromkeys(keys)}  # one look-up per material and period
-        supply = _variable_array(list(map(of.__getitem__, keys)))
-        return _with_term((indptr, buy[pos], np.ones(len(pos))), None, supply, -limit), 0.0
-    _add_policies(m, SHARE_RULES, terms)
-    supply = {}
-    for p in tb.policies:
-        if p.rule in SHARE_RULES and p.name in tb.policy_rows:
-            supply.setdefault((p.material, int(p.period)), p.scope)
-    keys = list(supply)
-    indptr, pos = _concatenated(list(supply.values()))
-    rows = _with_term((indptr, buy[pos], np.full(len(pos), -1.0)), None,
-                      _variable_array([m.Supply[k] for k in keys]), 1.0, first=True)
+        return _with_term((indptr, buy[pos], np.ones(len(pos))), None, supply[supply_of[at]], -limit), 0.0
+    at = np.sort(np.concatenate(_add_policies(m, SHARE_RULES, terms)))  # the instances with a row, in policy order
+    # each (m, t) of those, in order of first appearance, with the scope of its first instance
+    first = np.sort(np.unique(supply_of[at], return_index=True)[1])
+    at = at[first].tolist()
+    indptr, pos = _concatenated([tb.policies[i].scope for i in at])
+    keys = [_supplies(tb)[0][i] for i in supply_of[at].tolist()]
+    rows = _with_term((indptr, buy[pos], np.full(len(pos), -1.0)), None, supply[supply_of[at]], 1.0, first=True)
     _csr_constraint(m, "material_supply", keys, rows, "==", 0)
 
 
@@ -666,10 +862,10 @@ def add_policy_counts(m) -> None:
     policy_min_sources[p]:  Σ_{o∈sel} Use[o,t] + Violation[p] >= limit
     Every counted offer has a Use decision; "in use" means Buy >= min_in_use (offer_min_order).
     """
-    use = _variable_array(list(m.Use.values()))  # in the order of op's has_use rows (see _use_vars)
+    use = _variables(m, m.Use)  # in the order of op's has_use rows
     use_at = np.cumsum(m.tables.op["has_use"].to_numpy()) - 1  # op position → its Use, where it has one
 
-    def terms(ps, limit):
+    def terms(ps, at, limit):
         indptr, pos = _concatenated([p.members for p in ps])
         return (indptr, use[use_at[pos]], np.ones(len(pos))), limit
     _add_policies(m, COUNT_RULES, terms)
@@ -685,9 +881,9 @@ def add_policy_totals(m) -> None:
     risk_score (risk points × quantity). T is one period, or every period for "horizon".
     """
     tb = m.tables
-    buy = _variable_array(tb.buy)
+    buy = _variables(m, m.Buy)
 
-    def terms(ps, limit):
+    def terms(ps, at, limit):
         indptr, pos = _concatenated([p.members for p in ps])
         weights = np.concatenate([np.empty(0)] + [metric_weights(tb.op, p) for p in ps])
         return (indptr, buy[pos], weights), limit
@@ -704,29 +900,30 @@ def _never_binding(kind: str, is_max: bool, limit, size):
     return is_max & (((kind == "share") & (limit >= 1)) | ((kind == "count") & (size <= limit)))
 
 
-def _add_policies(m, rules: tuple[str, str], terms) -> None:
+def _add_policies(m, rules: tuple[str, str], terms) -> list[np.ndarray]:
     """One constraint component per rule, indexed by instance name; skips rows that cannot bind.
 
-    ``terms(ps, limit)`` gives the rows of the instances ``ps`` of one rule (``limit``: their
-    limits, an array) as the pieces of a CSR matrix (indptr, variables, coefficients; see
-    :func:`_concatenated`) and their right-hand sides (a number or one per instance).
-    The checks run on every row of the rule at once; obstacles come in instance order.
+    ``terms(ps, at, limit)`` gives the rows of the instances ``ps`` of one rule (``at``: their
+    positions in ``policies``, ``limit``: their limits, arrays) as the pieces of a CSR matrix
+    (indptr, variables, coefficients; see :func:`_concatenated`) and their right-hand sides (a
+    number or one per instance). The checks run on every row of the rule at once; obstacles
+    come in instance order. Returns, per rule, the positions of the instances given a row.
     """
     tb = m.tables
-    by_rule = defaultdict(list)
-    for p in tb.policies:
-        by_rule[p.rule].append(p)
+    given = []
     for rule in rules:
-        name, ps = f"policy_{rule}", by_rule[rule]
+        name, at = f"policy_{rule}", tb.codes.rules.get(rule, np.zeros(0, dtype=np.int64))
+        ps = list(map(tb.policies.__getitem__, at.tolist()))
         if not ps:
             _constraint(m, name, [], {})
+            given.append(at)
             continue
         kind, is_max = ps[0].kind, ps[0].is_max  # what the rule implies, the same for all its instances
         limit = np.fromiter(map(attrgetter("limit"), ps), dtype=float, count=len(ps))
         size = np.fromiter(map(len, map(attrgetter("members"), ps)), dtype=np.int64, count=len(ps))
         binds = ~_never_binding(kind, is_max, limit, size)
-        ps, limit = list(compress(ps, binds.tolist())), limit[binds]
-        (indptr, variables, coefs), rhs = terms(ps, limit)
+        ps, at, limit = list(compress(ps, binds.tolist())), at[binds], limit[binds]
+        (indptr, variables, coefs), rhs = terms(ps, at, limit)
         rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (len(ps),))
         # zero terms (a zero metric weight or share limit) do not count below
         indptr, variables, coefs = _kept_terms((indptr, variables, coefs), coefs != 0)
@@ -737,7 +934,7 @@ def _add_policies(m, rules: tuple[str, str], terms) -> None:
             holds = (rhs >= 0) & (np.bincount(row[coefs > 0], minlength=len(ps)) == 0)
         else:
             holds = (rhs <= 0) & (np.bincount(row[coefs < 0], minlength=len(ps)) == 0)
-        soft = np.fromiter(map(attrgetter("soft"), ps), dtype=bool, count=len(ps))
+        soft = tb.codes.soft[at]
         few = ~holds & ~soft & (n < rhs) & (kind == "count" and not is_max)
         empty = ~holds & ~soft & ~few & (n == 0)
         for i in np.flatnonzero(few | empty).tolist():
@@ -750,11 +947,13 @@ def _add_policies(m, rules: tuple[str, str], terms) -> None:
         kept = np.flatnonzero(~(holds | few | empty))  # instance names are unique (models.policies)
         names, rows = [ps[i].name for i in kept.tolist()], (indptr, variables, coefs)
         if len(kept) < len(ps):
-            rows, soft, rhs = _rows_taken(rows, kept), soft[kept], rhs[kept]
-        violation = _variable_array(list(map(m.Violation.__getitem__, compress(names, soft.tolist()))))
+            rows, soft, rhs, at = _rows_taken(rows, kept), soft[kept], rhs[kept], at[kept]
+        violation = _variables(m, m.Violation)[(np.cumsum(tb.codes.soft) - 1)[at[soft]]]  # the soft instances' places
         rows = _with_term(rows, soft, violation, -1.0 if is_max else 1.0)
         _csr_constraint(m, name, names, rows, "<=" if is_max else ">=", rhs)
         tb.policy_rows.update(dict.fromkeys(names, name))
+        given.append(at)
+    return given
 
 
 def _variable_array(variables: list) -> np.ndarray:
@@ -794,6 +993,33 @@ def _indptr(lengths: np.ndarray) -> np.ndarray:
     return indptr
 
 
+def _joined_rows(n: int, *parts: tuple) -> tuple:
+    """``n`` CSR rows (indptr, variables, coefficients) made of ``parts``, each (row of each term,
+    variables, coefficients) with its terms by row: in each row, the first part's terms, then the
+    second's, …, each part's in its order."""
+    counts = [np.bincount(row, minlength=n) for row, _, _ in parts]
+    indptr = _indptr(sum(counts, np.zeros(n, dtype=np.int64)))
+    variables = np.empty(indptr[-1], dtype=np.result_type(*(v for _, v, _ in parts)))
+    coefs = np.empty(indptr[-1])
+    at = indptr[:-1].copy()  # where each row's terms of the next part go
+    for (row, v, coef), count in zip(parts, counts):
+        pos = at[row] + np.arange(len(row)) - _indptr(count)[:-1][row]
+        variables[pos], coefs[pos] = v, coef
+        at += count
+    return indptr, variables, coefs
+
+
+def _segment_sums(x: np.ndarray, start: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """x[start[i]:start[i] + size[i]].sum() for each i, bit for bit: segments of one size are gathered into
+    the rows of a matrix and summed along them (the same pairwise summation as each sum alone)."""
+    out = np.zeros(len(start))
+    for k in np.unique(size).tolist():
+        if k:
+            at = np.flatnonzero(size == k)
+            out[at] = x[start[at][:, None] + np.arange(k)].sum(axis=1)
+    return out
+
+
 def _with_term(rows: tuple, where: np.ndarray | None, variables: np.ndarray, coefs, first: bool = False) -> tuple:
     """The CSR rows with one more term, ``coefs · variables`` (one per row, or per row ``where``
     is True), last in its row (or ``first``)."""
@@ -815,6 +1041,7 @@ def _csr_constraint(m, name: str, index: list, rows: tuple, sense: str, rhs) -> 
     pieces (indptr, variables, coefficients): one block of a MatrixModel, one by one in Pyomo."""
     indptr, variables, coefs = rows
     if isinstance(m, MatrixModel):
+        indptr, variables, coefs = _kept_terms(rows, coefs != 0)  # as _linear leaves them out
         rhs = np.asarray(rhs, dtype=float)
         m.add_csr_rows(name, index, indptr, variables, coefs, -math.inf if sense == "<=" else rhs,
                        math.inf if sense == ">=" else rhs)
@@ -861,9 +1088,9 @@ COST_COMPONENTS = (
 
 def _penalty_discount(data: PlanData, soft: list) -> np.ndarray:
     """The discount factor of each soft instance's violation: its period's, 1 for a horizon instance."""
-    horizon = np.array([p.period == HORIZON for p in soft], dtype=bool)
-    periods = np.array([data.base_period if h else p.period for p, h in zip(soft, horizon)], dtype=float)
-    return np.where(horizon, 1.0, _discount(data, periods))
+    period = np.array([*map(attrgetter("period"), soft)], dtype=object)
+    horizon = np.array(period == HORIZON, dtype=bool)
+    return np.where(horizon, 1.0, _discount(data, np.where(horizon, data.base_period, period).astype(float)))
 
 
 def add_objective(m) -> None:
@@ -882,36 +1109,36 @@ def add_objective(m) -> None:
     tb, op, s = m.tables, m.tables.op, m.plan.settings
     d = op["discount"].to_numpy()
     use = op["has_use"].to_numpy()
-    fixed = op.loc[op["has_source_use"], ["source", "period", "fixed_cost", "discount"]].drop_duplicates(["source", "period"])
+    fixed = _source_use(tb)[1]  # the first op row of each SourceUse
     b = tb.builds
     short = tb.demand[tb.demand["shortage_penalty"].notna()]
-    soft = [p for p in tb.policies if p.soft]
+    soft = list(compress(tb.policies, tb.codes.soft.tolist()))
     st = tb.stock
     rel = st["release_cost"].astype(float).to_numpy() > 0 if len(st) else np.zeros(0, dtype=bool)
-    # component -> (cost per unit of each variable, its discount factor, the variables)
+    # component -> (cost per unit of each variable, its discount factor, the variables); each family's
+    # variables are all of it, in key order (Use: op's has_use rows, SourceUse: the first row of each, …)
     tb.cost_terms = {
         "cost_purchase": (op["price"].to_numpy(), d, tb.buy),
         "cost_carbon": (s.carbon_price * op["co2e"].to_numpy(), d, tb.buy),
         "cost_risk": (s.risk_price * op["risk_score"].to_numpy(), d, tb.buy),
-        "cost_contract": (op["contract_cost"].to_numpy()[use], d[use], [m.Use[k] for k in _keys(op, use)]),
-        "cost_fixed": (fixed["fixed_cost"].to_numpy(), fixed["discount"].to_numpy(),
-                       [m.SourceUse[k] for k in zip(fixed["source"], fixed["period"].astype(int))]),
-        "cost_build": (b["build_cost"].to_numpy(), b["discount"].to_numpy(),
-                       [m.Build[k] for k in zip(b["source"], b["period"].astype(int))]),
+        "cost_contract": (op["contract_cost"].to_numpy()[use], d[use], list(m.Use.values())),
+        "cost_fixed": (op["fixed_cost"].to_numpy()[fixed], d[fixed], list(m.SourceUse.values())),
+        "cost_build": (b["build_cost"].to_numpy(), b["discount"].to_numpy(), list(m.Build.values())),
         "cost_shortage": (short["shortage_penalty"].to_numpy(), short["discount"].to_numpy(),
-                          [m.Shortfall[k] for k in zip(short["material"], short["period"].astype(int))]),
-        "cost_penalty": (np.array([p.penalty for p in soft], dtype=float),
+                          list(m.Shortfall.values())),
+        "cost_penalty": (np.array([*map(attrgetter("penalty"), soft)], dtype=float),
                          _penalty_discount(m.plan, soft),
-                         [m.Violation[p.name] for p in soft]),
+                         list(m.Violation.values())),
         "cost_holding": (st["holding_cost"].to_numpy(dtype=float), st["discount"].to_numpy(dtype=float),
-                         [m.Stock[k] for k in zip(st["material"], st["period"].astype(int))]),
+                         list(m.Stock.values())),
         "cost_release": (st.loc[rel, "release_cost"].to_numpy(dtype=float), st.loc[rel, "discount"].to_numpy(dtype=float),
-                         [m.Release[k] for k in zip(st.loc[rel, "material"], st.loc[rel, "period"].astype(int))]),
+                         list(m.Release.values())),
     }
     if isinstance(m, MatrixModel):
+        columns = (m.Buy, m.Buy, m.Buy, m.Use, m.SourceUse, m.Build, m.Shortfall, m.Violation, m.Stock, m.Release)
         cost = np.zeros(m.num_col)
-        for unit, disc, variables in tb.cost_terms.values():
-            np.add.at(cost, np.asarray(variables, dtype=np.int64), np.asarray(unit, dtype=float) * disc)
+        for var, (unit, disc, _) in zip(columns, tb.cost_terms.values()):  # each family's columns are consecutive
+            cost[var.first:var.first + len(var)] += np.asarray(unit, dtype=float) * disc
         m.finish(cost)
         return
     for name, (unit, disc, variables) in tb.cost_terms.items():
@@ -988,26 +1215,55 @@ def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
     tb = m.tables
     if not tb.policies:
         return pd.Series({}, dtype=float, name="shadow_price")
-    q = purchases(m, buy)["quantity"].to_numpy()
-    name, rule, scope = zip(*map(attrgetter("name", "rule", "scope"), tb.policies))
-    rules = dict(zip(rule, tb.policies))  # an instance of each rule, for what the rule implies
-    which = np.fromiter(map(list(rules).index, rule), dtype=np.int64, count=len(rule))
-    kind = np.array([p.kind for p in rules.values()])[which]
-    is_max = np.array([p.is_max for p in rules.values()], dtype=bool)[which]
-    row = np.array(list(map(tb.policy_rows.get, name)), dtype=object)
-    names = np.array(name, dtype=object)
-    y = np.zeros(len(name))
+    a = _policy_arrays(tb)
+    y = np.zeros(len(a.names))
     for component, dual in duals.items():  # an instance without a dual (no row, or no such row) has 0
-        at = row == component
-        y[at] = dual.reindex(names[at], fill_value=0.0).to_numpy(dtype=float)
-    scopes = dict(zip(map(id, scope), scope))  # instances of one material and period share their scope
-    scope_total = {k: q[s].sum() for k, s in scopes.items()}
-    total = np.fromiter(map(scope_total.__getitem__, map(id, scope)), dtype=float, count=len(scope))
-    scale = np.where(kind == "share", total / 100.0, 1.0)
-    out = np.where(kind == "count", np.nan, np.where(is_max, y, -y) * scale)
-    return pd.Series(out, index=pd.Index(name), dtype=float, name="shadow_price")
+        at = a.constraint == component
+        y[at] = dual.reindex(a.names[at], fill_value=0.0).to_numpy(dtype=float)
+    total = a.scope_totals(_buy_in_op_order(tb.op, buy))
+    scale = np.where(a.kind == "share", total / 100.0, 1.0)
+    out = np.where(a.kind == "count", np.nan, np.where(a.is_max, y, -y) * scale)
+    return pd.Series(out, index=pd.Index(a.fields[1]), dtype=float, name="shadow_price")
+
+
 _POLICY_FIELDS = attrgetter("policy", "name", "rule", "material", "period", "selection", "metric", "limit", "soft",
                             "penalty", "row", "members", "scope")
+
+
+class _PolicyArrays:
+    """What :func:`policy_results` and :func:`shadow_prices` read of the policy instances, gathered
+    once per model (the instances do not change once the model is built).
+
+    fields      the instances' _POLICY_FIELDS, one tuple per field
+    names       their names (an object array); constraint: each one's row's component, or None
+    kind        share / count / total; is_max, has_row: booleans
+    scope_of    each instance's scope (the material's purchases in the period), numbered; scopes: them
+    """
+
+    def __init__(self, tb: ModelTables):
+        self.fields = tuple(zip(*map(_POLICY_FIELDS, tb.policies)))
+        rule, name, scope = self.fields[2], self.fields[1], self.fields[12]
+        rules = dict(zip(rule, tb.policies))  # an instance of each rule, for what the rule implies
+        which = np.fromiter(map(list(rules).index, rule), dtype=np.int64, count=len(rule))
+        self.kind = np.array([p.kind for p in rules.values()])[which]
+        self.is_max = np.array([p.is_max for p in rules.values()], dtype=bool)[which]
+        self.names = np.array(name, dtype=object)
+        self.constraint = np.array(list(map(tb.policy_rows.get, name)), dtype=object)
+        self.has_row = self.constraint != None  # noqa: E711 (elementwise)
+        # instances of one material and period share their scope (one array): numbered by identity
+        ids = np.fromiter(map(id, scope), dtype=np.uint64, count=len(scope))
+        _, first, self.scope_of = np.unique(ids, return_index=True, return_inverse=True)
+        self.scopes = list(map(scope.__getitem__, first.tolist()))
+
+    def scope_totals(self, q: np.ndarray) -> np.ndarray:
+        """Σ q over each instance's scope."""
+        return np.array([q[s].sum() for s in self.scopes], dtype=float)[self.scope_of]
+
+
+def _policy_arrays(tb: ModelTables) -> _PolicyArrays:
+    if tb.policy_arrays is None:
+        tb.policy_arrays = _PolicyArrays(tb)
+    return tb.policy_arrays
 
 
 def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Series | None = None,
@@ -1022,23 +1278,18 @@ def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Se
     tb = m.tables
     if not tb.policies:
         return pd.DataFrame([])
-    op = purchases(m, buy)
-    q = op["quantity"].to_numpy()
-    (policy, name, rule, material, period, selection, metric, limit, soft, penalty, row, members,
-     scope) = zip(*map(_POLICY_FIELDS, tb.policies))
-    rules = dict(zip(rule, tb.policies))  # an instance of each rule, for what the rule implies
-    which = np.fromiter(map(list(rules).index, rule), dtype=np.int64, count=len(rule))
-    kind = np.array([p.kind for p in rules.values()])[which]
-    is_max = np.array([p.is_max for p in rules.values()], dtype=bool)[which]
+    a = _policy_arrays(tb)
+    op = tb.op
+    q = _buy_in_op_order(op, buy)
+    (policy, name, rule, material, period, selection, metric, limit, soft, penalty, row, members, scope) = a.fields
+    kind, is_max = a.kind, a.is_max
     limit, soft, penalty = np.array(limit, dtype=float), np.array(soft, dtype=bool), np.array(penalty, dtype=float)
 
     bought, buying = _by_length(members, q, tol)  # Σ quantity, and the number of members buying, per instance
     achieved = np.full(len(name), np.nan)
     share = kind == "share"
     if share.any():
-        scopes = dict(zip(map(id, scope), scope))  # instances of one material and period share their scope
-        scope_total = {k: q[s].sum() for k, s in scopes.items()}
-        total = np.fromiter(map(scope_total.__getitem__, map(id, scope)), dtype=float, count=len(scope))[share]
+        total = a.scope_totals(q)[share]
         achieved[share] = np.divide(bought[share], total, out=np.full(len(total), np.nan), where=total > tol)
     count = kind == "count"
     achieved[count] = buying[count]
@@ -1049,17 +1300,16 @@ def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Se
             weights[col] = np.ones(len(op)) if col is None else op[col].to_numpy(dtype=float)
         achieved[i] = (weights[col][members[i]] * q[members[i]]).sum()
     slack = np.where(is_max, limit - achieved, achieved - limit)
-    has_row = np.fromiter(map(tb.policy_rows.__contains__, name), dtype=bool, count=len(name))
     with np.errstate(invalid="ignore"):
-        binding = has_row & ~np.isnan(slack) & (slack <= tol * np.fmax(1.0, np.abs(limit)))
-    v = np.where(soft, violation.reindex(name, fill_value=0.0).to_numpy(dtype=float), 0.0)
+        binding = a.has_row & ~np.isnan(slack) & (slack <= tol * np.fmax(1.0, np.abs(limit)))
+    v = np.where(soft, violation.reindex(a.names, fill_value=0.0).to_numpy(dtype=float), 0.0)
     prices = (np.full(len(name), np.nan) if shadow_prices is None
-              else shadow_prices.reindex(name).to_numpy(dtype=float))
+              else shadow_prices.reindex(a.names).to_numpy(dtype=float))
     return pd.DataFrame(dict(
         policy=policy, instance=name, rule=rule, material=material, period=period, selection=selection, metric=metric,
         limit=limit, achieved=achieved, slack=slack, binding=binding, soft=soft, violation=v,
         penalty=np.where(soft, penalty * v, 0.0), shadow_price=prices, row=row,
-        constraint=list(map(tb.policy_rows.get, name)),
+        constraint=a.constraint.tolist(),
     ))
 
 

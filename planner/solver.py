@@ -458,8 +458,17 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray 
 
 def _values(model: pyo.Block | MatrixModel, c: Compiled, x: np.ndarray) -> dict[str, pd.Series]:
     """Every Var of the model as a Series indexed like the Var (its columns are one slice of ``x``)."""
-    return {var.name: pd.Series(x[first:end], index=_index(list(var.keys())), dtype=float, name=var.name)
+    return {var.name: pd.Series(x[first:end], index=_var_index(var), dtype=float, name=var.name)
             for var, first, end in c.var_slices}
+
+
+def _var_index(var) -> pd.Index:
+    """A variable family's keys as a pandas index: from the key fields of a MatrixModel's columns
+    where it has them (models.matrix.Columns.arrays), else from the keys."""
+    arrays = getattr(var, "arrays", None)
+    if arrays is not None and len(arrays) > 1 and len(var):
+        return pd.MultiIndex.from_arrays(arrays)
+    return _index(list(var.keys()))
 
 
 def _index(keys: list) -> pd.Index:

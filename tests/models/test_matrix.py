@@ -48,3 +48,17 @@ def test_both_give_the_same_plan_and_costs():
     assert math.isclose(sum(costs.values()), a.objective, rel_tol=1e-9)
     assert costs == pytest.approx(cost_components(model), rel=1e-6, abs=1e-6)
     assert a.max_violation.amount <= 1e-6 and a.shadow_prices is not None
+
+
+@pytest.mark.parametrize("case", ["example", "S"])
+def test_the_solution_is_indexed_as_the_pyomo_models(case):
+    """Buy and Use values come indexed by key fields (Columns.arrays), not by the key tuples: the
+    same index, level types and order as the Pyomo model's variables give."""
+    data = CASES[case]()
+    matrix, model = build_matrix(data), build_model(data)
+    a, b = solve(matrix, duals=False, relax_integrality=True), solve(model, duals=False, relax_integrality=True)
+    assert matrix.Buy.arrays is not None and matrix.Use.arrays is not None
+    for name in ("Buy", "Use", "SourceUse", "Build", "Shortfall", "Violation", "Stock"):
+        x, y = a.values[name].index, b.values[name].index
+        assert x.equals(y) and list(x) == list(y), name
+        assert [lv.dtype for lv in getattr(x, "levels", [x])] == [lv.dtype for lv in getattr(y, "levels", [y])], name
