@@ -72,3 +72,40 @@ def test_a_highs_stuck_before_any_incumbent_returns_no_solution(small_rows, stuc
     r = solver.solve(build_model(plan_from_rows(small_rows)), time_limit_s=0.3)
     assert r.status == "time_limit_no_solution" and not r.solver_stopped and not r.has_solution
     assert "did not stop" in r.message
+
+
+def test_model_only_work_is_done_while_highs_solves(small_rows):
+    """``prepare`` runs once, while HiGHS's thread is alive; the result is the one without it."""
+    model = build_model(plan_from_rows(small_rows))
+    seen = []
+    r = solver.solve(model, mip_gap=0, prepare=lambda: seen.append(
+        [t.name for t in threading.enumerate() if t.name == "highs" and t.is_alive()]))
+    assert seen == [["highs"]]
+    alone = solver.solve(model, mip_gap=0)
+    assert r.objective == alone.objective and r.values["Buy"].equals(alone.values["Buy"])
+
+
+def test_work_that_fails_beside_highs_is_redone_after_it(small_rows, monkeypatch):
+    """The values' indexes are made while HiGHS solves; when that fails part way, after it."""
+    model = build_model(plan_from_rows(small_rows))
+    alone = solver.solve(model, mip_gap=0)
+    made, calls = solver._var_index, []
+
+    def index(var):
+        calls.append(var.name)
+        if len(calls) == 2:  # the second family, beside HiGHS
+            raise MemoryError("beside HiGHS")
+        return made(var)
+    monkeypatch.setattr(solver, "_var_index", index)
+    r = solver.solve(model, mip_gap=0, prepare=lambda: 1 / 0)
+    assert r.status == "optimal" and r.objective == alone.objective
+    assert all(r.values[k].equals(v) for k, v in alone.values.items())
+    assert calls.count(calls[1]) == 2 and calls.count(calls[0]) == 1  # the first made once, the second again
+
+
+def test_ctrl_c_beside_highs_stops_it(small_rows):
+    def interrupted():
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        solver.solve(build_model(plan_from_rows(small_rows)), mip_gap=0, prepare=interrupted)
+    assert not solver.still_running()
