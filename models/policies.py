@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
+from pandas.core.dtypes.cast import maybe_box_native  # what to_dict("records") makes of each cell
 
 SHARE_RULES = ("max_share", "min_share")
 COUNT_RULES = ("max_sources", "min_sources")
@@ -64,32 +67,76 @@ class PolicyInstance:
         return self.rule.split("_", 1)[1].replace("sources", "count")
 
 
-def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int, ...]) -> list[PolicyInstance]:
+def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int, ...],
+                    offers: tuple[pd.DataFrame, np.ndarray] | None = None) -> list[PolicyInstance]:
     """Every instance of every policy row, in row order.
 
     ``op`` has one row per purchase variable with at least the columns ``material``,
     ``period`` and the selection fields (source, country, bloc, kind, owner, status).
     Share and count rules cover the (material, period) pairs in ``op``; totals cover every
     period of the horizon (a total over nothing is 0, which a ``min_total`` must see).
+
+    ``offers``: op's offer columns once per offer, as (a table with one row per offer, each op
+    row's row in it). The same instances; the columns are then coded per offer, not per purchase.
     """
-    material_column, period_column = op["material"], op["period"]
-    if policies.empty:
-        return []
-    # columns as integer codes once, so that each scope is cut by array indexing alone
-    material, period = _Coded.of(material_column), _Coded.of(period_column)
-    n_periods = len(period.values)
-    pair = joint_key([(material.codes, len(material.values)), (period.codes, n_periods)])
-    every = np.arange(len(op))
-    lookup = _Lookup(op, pair)
-    pairs = by_p = None  # made when a row first needs them
+    return expand(policies, op, periods, offers).instances
+
+
+@dataclass
+class Expansion:
+    """The instances of :func:`expand_policies` and, as arrays over them (in their order), what a
+    model reads of every instance.
+
+    names       their names
+    row         the position in ``policies`` of each one's row; ``fields``: each row's fields as
+                its instances have them (policy, rule, metric, limit, soft, penalty, row; the
+                fields of a scope or selection None)
+    period      each one's period (an object array)
+    pair        each share or count instance's (material, period), numbered: ``pairs[k]`` is
+                pair k's (material, period); -1 for totals
+    members     every instance's members, one instance after the other: instance i's are
+                ``members[member_ptr[i]:member_ptr[i + 1]]`` (the pieces of a CSR matrix)
+    """
+
+    instances: list[PolicyInstance]
+    names: list[str]
+    row: np.ndarray
+    fields: list[dict]
+    period: np.ndarray
+    pair: np.ndarray
+    pairs: dict
+    members: np.ndarray
+    member_ptr: np.ndarray
+
+    def of_rows(self, name: str, dtype) -> np.ndarray:
+        """The field ``name`` of each instance's row, e.g. ``of_rows("limit", float)``."""
+        return np.array([f[name] for f in self.fields], dtype=dtype)[self.row]
+
+
+def expand(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int, ...],
+           offers: tuple[pd.DataFrame, np.ndarray] | None = None) -> Expansion:
+    """:func:`expand_policies`, with the instances' fields a model reads as arrays (:class:`Expansion`)."""
     empty = np.empty(0, dtype=np.int64)
-    out: list[PolicyInstance] = []
+    if policies.empty:
+        return Expansion([], [], empty, [], np.empty(0, dtype=object), empty, {}, empty, np.zeros(1, dtype=np.int64))
+    # columns as integer codes once, so that each scope is cut by array indexing alone
+    lookup = _Lookup(op, offers)
+    material, period = lookup.coded("material", as_text=False), _Coded.of(op["period"])
+    n_periods = len(period.values)
+    lookup.pair = joint_key([(material.codes, len(material.values)), (period.codes, n_periods)])
+    every = np.arange(len(op))
+    pairs = by_p = None  # made when a row first needs them
+    # each instance's fields as PolicyInstance(...) sets them, copied from its row's and its scope's; the
+    # instances are made at the end (a frozen dataclass's __init__ sets its 13 fields one by one: slower)
+    dicts: list[dict] = []
     names: list[str] = []
-    new, set_dict = object.__new__, object.__setattr__
-    for p in policies.to_dict("records"):
-        rule, policy, field, terms = p["rule"], p["policy"], p["field"], p["terms"]
+    sizes: list[int] = []
+    rows, group_pairs, group_periods, counts, joined, row_fields = [], [], [], [], [], []
+    columns = ("rule", "policy", "field", "terms", "material", "period", "metric", "limit", "soft", "penalty", "row")
+    # the rows' cells as to_dict("records") gives them (Python values), without building the records
+    cells = zip(*(map(maybe_box_native, policies[c].tolist()) for c in columns))
+    for i, (rule, policy, field, terms, pm, pp, metric, limit, soft, penalty, row) in enumerate(cells):
         total = rule in TOTAL_RULES
-        pm, pp = p["material"], p["period"]
         if terms:  # the columns a row selects on are coded even when it has no scope
             lookup.chosen(terms)
         elif field is not None:
@@ -97,48 +144,66 @@ def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int
         if total:
             chosen = periods if pp is None else (HORIZON,) if pp == HORIZON else (pp,)
             if by_p is None and pp != HORIZON:
-                by_p = {period.values[k]: pos for k, pos in zip(*split_by(period.codes, every))}
+                by_p = {period.values[k]: pos for k, pos in zip(*split_by(period.codes))}
             code = material.code.get(pm, -2)  # -2: a material no purchase has
             groups = []
             for t in chosen:
                 pos = every if t == HORIZON else by_p.get(t, empty)
                 if pm is not None:
                     pos = pos[material.codes[pos] == code]
-                groups.append((pm, t, pos, lookup.within(field, terms, pos)))
+                groups.append((-1, pm, t, pos, lookup.within(field, terms, pos)))
         else:
             if pairs is None:  # (pair key, material, period, scope) of every (material, period) pair, in sorted order
                 _, _, keys, scopes = lookup.grouped
                 pairs = [(k, material.values[k // n_periods], period.values[k % n_periods], pos) for k, pos in zip(keys, scopes)]
             select = lookup.by_pair(field, terms)
-            groups = [(m, t, pos, select(k, pos)) for k, m, t, pos in pairs
+            groups = [(k, m, t, pos, select(k, pos)) for k, m, t, pos in pairs
                       if (pm is None or m == pm) and (pp is None or t == pp)]
-        # each instance's fields as PolicyInstance(...) sets them, copied from the row's and the
-        # scope's (a frozen dataclass's __init__ sets its 13 fields one by one: most of the time here)
         fields = {"name": None, "policy": policy, "rule": rule, "material": None, "period": None, "selection": None,
-                  "metric": p["metric"] if total else None, "limit": float(p["limit"]), "soft": bool(p["soft"]),
-                  "penalty": float(p["penalty"]) if p["soft"] else np.nan, "row": int(p["row"]),
-                  "members": None, "scope": None}
-        for m, t, scope, selections in groups:
+                  "metric": metric if total else None, "limit": float(limit), "soft": bool(soft),
+                  "penalty": float(penalty) if soft else np.nan, "row": int(row), "members": None, "scope": None}
+        row_fields.append(fields)
+        for k, m, t, scope, (labels, parts, part_sizes, all_parts) in groups:
             where = f"{policy}[{m if m is not None else 'all materials'}, {t}, "
             in_scope = {**fields, "material": m, "period": t, "scope": scope}.copy
-            for label, members in selections:
-                instance, name = new(PolicyInstance), f"{where}{label}]"
-                set_dict(instance, "__dict__", d := in_scope())
+            group_names = [f"{where}{label}]" for label in labels]
+            for name, label, members in zip(group_names, labels, parts):
+                d = in_scope()
                 d["name"], d["selection"], d["members"] = name, label, members
-                out.append(instance)
-                names.append(name)
-    return _named_apart(out, names)
+                dicts.append(d)
+            names += group_names
+            sizes += part_sizes
+            joined.append(all_parts)
+            rows.append(i)
+            group_pairs.append(k)
+            group_periods.append(t)
+            counts.append(len(labels))
+    out = list(map(object.__new__, repeat(PolicyInstance, len(dicts))))
+    deque(map(_set_fields, out, dicts), maxlen=0)
+    out, names = _named_apart(out, names)
+    counts = np.array(counts, dtype=np.int64)
+    period_of = np.empty(len(group_periods), dtype=object)
+    period_of[:] = group_periods
+    member_ptr = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=member_ptr[1:])
+    return Expansion(out, names, np.repeat(np.array(rows, dtype=np.int64), counts), row_fields,
+                     np.repeat(period_of, counts), np.repeat(np.array(group_pairs, dtype=np.int64), counts),
+                     {k: (m, t) for k, m, t, _ in pairs or ()}, np.concatenate([empty, *joined]), member_ptr)
 
 
-def _named_apart(instances: list[PolicyInstance], names: list[str]) -> list[PolicyInstance]:
+_set_fields = PolicyInstance.__dict__["__dict__"].__set__  # instance.__dict__ = fields, past the frozen __setattr__
+
+
+def _named_apart(instances: list[PolicyInstance], names: list[str]) -> tuple[list[PolicyInstance], list[str]]:
     """Two rows of one policy may cover the same purchases (one row for every material, another for
     Nd in 2030): both hold, so each such instance's name also says its Policies row."""
     if len(set(names)) == len(names):
-        return instances
+        return instances, names
     seen: dict[str, int] = {}
     for p in instances:
         seen[p.name] = seen.get(p.name, 0) + 1
-    return [dataclasses.replace(p, name=f"{p.name} (row {p.row})") if seen[p.name] > 1 else p for p in instances]
+    instances = [dataclasses.replace(p, name=f"{p.name} (row {p.row})") if seen[p.name] > 1 else p for p in instances]
+    return instances, [p.name for p in instances]
 
 
 @dataclass(frozen=True)
@@ -150,9 +215,9 @@ class _Coded:
     code: dict  # value -> code
 
     @classmethod
-    def of(cls, column: pd.Series, as_text: bool = False) -> _Coded:
+    def of(cls, column: pd.Series | np.ndarray, as_text: bool = False) -> _Coded:
         """Values in their natural order, as groupby sorts them, or ``as_text`` (as selection labels list)."""
-        x = column.to_numpy()
+        x = column if isinstance(column, np.ndarray) else column.to_numpy()
         if x.dtype == np.int64 and not as_text and len(x):
             lo = int(x.min())
             span = int(x.max()) - lo + 1
@@ -172,21 +237,22 @@ class _Coded:
         return cls(rank[codes], values, {v: i for i, v in enumerate(values)})
 
 
-def _factorize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(x, sort=True)``, from the first value of each run of equal values when
-    the column is mostly runs (an offer's attributes repeat over its periods)."""
+def _factorize(x: np.ndarray, sort: bool = True, use_na_sentinel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(x, sort=sort, use_na_sentinel=use_na_sentinel)``, from the first value of each
+    run of equal values when the column is mostly runs (an offer's attributes repeat over its periods,
+    a source's offers are consecutive)."""
     if x.dtype == object and len(x) > 1:
         change = np.empty(len(x), dtype=bool)
         change[0] = True
         try:
             np.not_equal(x[1:], x[:-1], out=change[1:])
         except (TypeError, ValueError):  # a value that cannot say whether it equals another (pd.NA)
-            return pd.factorize(x, sort=True)
+            return pd.factorize(x, sort=sort, use_na_sentinel=use_na_sentinel)
         heads = np.flatnonzero(change)
         if len(heads) <= len(x) // 4:
-            codes, uniques = pd.factorize(x[heads], sort=True)
+            codes, uniques = pd.factorize(x[heads], sort=sort, use_na_sentinel=use_na_sentinel)
             return np.repeat(codes, np.diff(heads, append=len(x))), uniques
-    return pd.factorize(x, sort=True)
+    return pd.factorize(x, sort=sort, use_na_sentinel=use_na_sentinel)
 
 
 def joint_key(codes: list[tuple[np.ndarray, int]]) -> np.ndarray:
@@ -200,17 +266,24 @@ def joint_key(codes: list[tuple[np.ndarray, int]]) -> np.ndarray:
     return np.where(valid, key, -1)
 
 
-def split_by(key: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The distinct values ≥ 0 of ``key``, ascending, and the ``values`` of each, in row order.
+def split_by(key: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct values ≥ 0 of ``key``, ascending, and the ``values`` of each, in row order
+    (``values`` None: the rows' positions).
 
     Negative keys (missing values) belong to no group.
     """
     kept = key >= 0
-    key, values = key[kept], values[kept]
+    at = None if kept.all() else np.flatnonzero(kept)  # None: every row (no copy)
+    if at is not None:
+        key = key[at]
     if not len(key):
         return key, []
     order = _stable_order(key)
-    key, values = key[order], values[order]
+    if values is None:
+        values = order if at is None else at[order]
+    else:
+        values = (values if at is None else values[at])[order]
+    key = key[order]
     start = _starts(key)
     return key[start], _slices(values, start)
 
@@ -232,6 +305,11 @@ def _slices(values: np.ndarray, start: np.ndarray) -> list[np.ndarray]:
     return [values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+# A row's selections within one scope: their labels, their members (positions in op, ascending), the
+# number of members of each, and all the members one selection after the other
+Selections = tuple[list[str], list[np.ndarray], list[int], np.ndarray]
+
+
 def selection_label(terms: tuple) -> str:
     """``bloc=domestic|ally|kind=recycler``: the field is named where it changes."""
     parts, last = [], None
@@ -248,12 +326,18 @@ class _Lookup:
     once for all of ``op`` (and kept for the rows that make it again), not once per pair.
     """
 
-    def __init__(self, op: pd.DataFrame, pair: np.ndarray):
-        self.op, self.pair = op, pair
-        self.fields: dict[str, _Coded] = {}
+    def __init__(self, op: pd.DataFrame, offers: tuple[pd.DataFrame, np.ndarray] | None = None):
+        self.op, self.pair = op, None  # pair: each purchase's (material, period), numbered (joint_key); set by expand
+        self.fields: dict[tuple, _Coded] = {}
         self.labels_of: dict[str, list[str]] = {}
         self.chosen_of: dict[tuple, np.ndarray] = {}
         self.pair_split: dict[object, Callable] = {}
+        self.offers = None
+        if offers is not None:  # the offers with a purchase, and each purchase's among them
+            table, row = offers
+            present = np.zeros(len(table), dtype=bool)
+            present[row] = True
+            self.offers = table, np.flatnonzero(present), (np.cumsum(present) - 1)[row]
 
     @functools.cached_property
     def grouped(self) -> tuple[np.ndarray, np.ndarray, list[int], list[np.ndarray]]:
@@ -266,21 +350,38 @@ class _Lookup:
         start = _starts(sorted_pair)
         return order, sorted_pair, sorted_pair[start].tolist(), _slices(order, start)
 
-    def coded(self, f: str) -> _Coded:
-        if f not in self.fields:
-            self.fields[f] = _Coded.of(self.op[f], as_text=True)
-        return self.fields[f]
+    def coded(self, f: str, as_text: bool = True) -> _Coded:
+        """The column ``f`` of op coded (see :class:`_Coded`); per offer where op's offers are given:
+        the same codes, from a few thousand values rather than every purchase's."""
+        if (f, as_text) not in self.fields:
+            c = self.offer_coded(f, as_text)
+            self.fields[f, as_text] = (_Coded.of(self.op[f], as_text=as_text) if c is None else
+                                       _Coded(c.codes[self.offers[2]], c.values, c.code))
+        return self.fields[f, as_text]
+
+    def offer_coded(self, f: str, as_text: bool = True) -> _Coded | None:
+        """The column ``f`` coded per offer with a purchase (the codes of op's rows: ``codes[at]``,
+        ``at`` the third of ``offers``); None where op's offers are not given or lack ``f``."""
+        if self.offers is None or f not in self.offers[0]:
+            return None
+        if ("offers", f, as_text) not in self.fields:
+            table, present, _ = self.offers
+            self.fields["offers", f, as_text] = _Coded.of(table[f].to_numpy()[present], as_text=as_text)
+        return self.fields["offers", f, as_text]
 
     def chosen(self, terms: tuple) -> np.ndarray:
-        """Mask of the purchases ``terms`` select: (field, value) pairs, OR-ed."""
+        """Mask of the purchases ``terms`` select: (field, value) pairs, OR-ed (per offer, then taken
+        for each purchase, where op's offers are given)."""
         if terms not in self.chosen_of:
-            chosen = np.zeros(len(self.op), dtype=bool)
-            for f in dict.fromkeys(f for f, _ in terms):
-                column = self.coded(f)
+            fields = list(dict.fromkeys(f for f, _ in terms))
+            per_offer = self.offers is not None and all(f in self.offers[0] for f in fields)
+            chosen = np.zeros(len(self.offers[1]) if per_offer else len(self.op), dtype=bool)
+            for f in fields:
+                column = self.offer_coded(f) if per_offer else self.coded(f)
                 wanted = np.zeros(len(column.values) + 1, dtype=bool)  # the last entry: missing values (code -1)
                 wanted[[column.code[v] for g, v in terms if g == f and v in column.code]] = True
                 chosen |= wanted[column.codes]
-            self.chosen_of[terms] = chosen
+            self.chosen_of[terms] = chosen[self.offers[2]] if per_offer else chosen
         return self.chosen_of[terms]
 
     def labels(self, field: str) -> list[str]:
@@ -289,25 +390,27 @@ class _Lookup:
             self.labels_of[field] = [f"{field}={v}" for v in self.coded(field).values]
         return self.labels_of[field]
 
-    def within(self, field: str | None, terms: tuple | None, scope: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """(label, member positions) of each selection the row expands into within ``scope``.
+    def within(self, field: str | None, terms: tuple | None, scope: np.ndarray) -> Selections:
+        """The selections the row expands into within ``scope`` (see :data:`Selections`).
 
         ``terms`` are (field, value) pairs, OR-ed; ``field`` alone expands into one selection
         per value of that field found in the scope.
         """
         if terms:
-            return [(selection_label(terms), scope[self.chosen(terms)[scope]])]
+            members = scope[self.chosen(terms)[scope]]
+            return [selection_label(terms)], [members], [len(members)], members
         if field is None:
-            return [("all", scope)]
+            return ["all"], [scope], [len(scope)], scope
         keys, parts = split_by(self.coded(field).codes[scope], scope)
         labels = self.labels(field)
-        return [(labels[k], part) for k, part in zip(keys.tolist(), parts)]
+        return ([labels[k] for k in keys.tolist()], parts, [len(part) for part in parts],
+                np.concatenate([np.empty(0, dtype=np.int64), *parts]))
 
     def by_pair(self, field: str | None, terms: tuple | None) -> Callable:
         """As :meth:`within`, for the scopes of (material, period) pairs: a function of (pair key,
-        scope) giving the (label, member positions) of that pair's selections."""
+        scope) giving that pair's selections."""
         if not terms and field is None:
-            return lambda k, scope: [("all", scope)]
+            return lambda k, scope: (["all"], [scope], [len(scope)], scope)
         at = terms or field  # a tuple or a name
         if at not in self.pair_split:
             self.pair_split[at] = self._split_terms(terms) if terms else self._split_field(field)
@@ -315,24 +418,25 @@ class _Lookup:
 
     def _split_terms(self, terms: tuple) -> Callable:
         label = selection_label(terms)
-        order, sorted_pair, _, _ = self.grouped
-        selected = self.chosen(terms)[order]
-        pos, pair = order[selected], sorted_pair[selected]  # still by pair, ascending within
+        pos = np.flatnonzero(self.chosen(terms) & (self.pair >= 0))
+        pos = pos[_stable_order(self.pair[pos])]  # by pair, ascending within
+        pair = self.pair[pos]
         start = _starts(pair)
-        split = {k: [(label, part)] for k, part in zip(pair[start].tolist(), _slices(pos, start))}
-        none = [(label, np.empty(0, dtype=np.int64))]  # a pair none of whose purchases is selected still has its selection
+        split = {k: ([label], [part], [len(part)], part) for k, part in zip(pair[start].tolist(), _slices(pos, start))}
+        none = np.empty(0, dtype=np.int64)
+        none = [label], [none], [0], none  # a pair none of whose purchases is selected still has its selection
         return lambda k, scope: split.get(k, none)
 
     def _split_field(self, field: str) -> Callable:
         codes, labels = self.coded(field).codes, self.labels(field)
         kept = (self.pair >= 0) & (codes >= 0)
         if kept.all():
-            pos, code, pair = np.arange(len(kept)), codes, self.pair
+            pos, code, pair = None, codes, self.pair  # pos None: every purchase, in order
         else:
             pos = np.flatnonzero(kept)
             code, pair = codes[pos], self.pair[pos]
-        if not len(pos):
-            return lambda k, scope: ()
+        if not len(code):
+            return lambda k, scope: ([], [], [], np.empty(0, dtype=np.int64))
         # by pair and code, ascending positions within each (pair, code)
         n = len(labels)
         joint = pair * n + code
@@ -341,10 +445,12 @@ class _Lookup:
         else:  # by code, then (stably) by pair
             order = _stable_order(code)
             order = order[_stable_order(pair[order])]
-        pos, joint = pos[order], joint[order]
+        pos, joint = order if pos is None else pos[order], joint[order]
         start = _starts(joint)
         code, pair = joint[start] % n, joint[start] // n
         names, parts = list(map(labels.__getitem__, code.tolist())), _slices(pos, start)
+        at = [*start.tolist(), len(pos)]  # where each part starts in pos, and the end
+        sizes = np.diff(at).tolist()
         # each pair's selections are consecutive: its labels and parts from its first to the next pair's first
         first = _starts(pair)
         bounds = [*first.tolist(), len(parts)]
@@ -352,6 +458,6 @@ class _Lookup:
 
         def select(k, scope):
             a, b = ranges.get(k, (0, 0))
-            return zip(names[a:b], parts[a:b])
+            return names[a:b], parts[a:b], sizes[a:b], pos[at[a]:at[b]]
         return select
 

@@ -42,7 +42,6 @@ Violation >= 0, Supply >= 0 (a material's total purchase, for share rows), Stock
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter
@@ -56,7 +55,7 @@ from pandas.arrays import NumpyExtensionArray
 
 from .data import PlanData
 from .matrix import MatrixModel, Row
-from .policies import COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, PolicyInstance, expand_policies
+from .policies import COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, Expansion, PolicyInstance, _factorize, expand
 
 # Pyomo, imported when a Pyomo model is first built (:func:`_import_pyomo`): ``planner solve``
 # builds a MatrixModel and never needs it (0.26 s of every start).
@@ -74,14 +73,27 @@ def _import_pyomo() -> None:
 
 
 @contextmanager
-def _gc_paused():
-    """Building creates hundreds of thousands of small objects; cyclic GC passes over them would dominate."""
+def _gc_paused(promote: bool = False):
+    """Building creates hundreds of thousands of small objects; cyclic GC passes over them would dominate.
+
+    ``promote``: what is still alive at the end (a MatrixModel: keys, policy instances) would then
+    be scanned by the first young collection, right away (L: 7 ms), and by the next middle one. It
+    lives as long as the model, so it goes straight to the oldest generation instead, the one full
+    collections scan (gc.freeze moves every tracked object out of the generations, unfreeze back into
+    the oldest). Not when something else has frozen objects (unfreeze would give them back to the
+    collector); not for a Pyomo model, whose components refer to each other: one dropped is garbage
+    that only the collector frees, sooner from a younger generation. Building a MatrixModel leaves
+    no such garbage.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if promote and not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -153,6 +165,7 @@ class ModelTables:
     obstacles: list[Obstacle] = field(default_factory=list)
     codes: _Codes | None = field(default=None, repr=False)  # see _Codes
     policy_arrays: _PolicyArrays | None = field(default=None, repr=False)  # see _PolicyArrays; made when first read
+    results: dict = field(default_factory=dict, repr=False)  # the model-only part of reading results (prepare_results)
 
 
 @dataclass
@@ -167,6 +180,8 @@ class _Codes:
     builds            per source: its first Build option (a position in ``builds``), their
                       number, the first build period and the lead time (0 for existing sources)
     rules, soft       the positions in ``policies`` of each rule's instances; which are soft
+    expansion         what the families read of the instances (names, limits, members, …) as
+                      arrays over them (models.policies.Expansion), rather than instance by instance
     """
 
     source: np.ndarray
@@ -182,6 +197,7 @@ class _Codes:
     keys: list | None = None  # op's keys, built once (see _op_keys)
     source_use: tuple | None = None  # see _source_use
     supplies: tuple | None = None  # see _supplies
+    expansion: Expansion | None = None
 
 
 # --------------------------------------------------------------------------- entry point
@@ -211,7 +227,7 @@ def populate(m: pyo.Block | MatrixModel, data: PlanData) -> None:
     a larger model such as the robust plan's scenarios), or record it in the :class:`MatrixModel`
     ``m``. Obstacles are left in ``m.tables``."""
     m.plan = data
-    with _gc_paused():
+    with _gc_paused(promote=isinstance(m, MatrixModel)):
         m.tables = _tables(data)
         if isinstance(m, MatrixModel):
             _declare_columns(m)
@@ -230,24 +246,26 @@ def _discount(data: PlanData, periods) -> np.ndarray:
 def _tables(data: PlanData) -> ModelTables:
     periods = data.periods
     src = data.sources
-    # build options and the first period each candidate could supply
-    cand = src[src["status"] == "candidate"]
-    first = np.maximum(cand["earliest_build"].to_numpy(), periods[0])
-    last = periods[-1] - cand["lead_time"].to_numpy()
-    n = np.clip(last - first + 1, 0, None)
-    builds = pd.DataFrame({"source": np.repeat(cand.index.to_numpy(), n),
+    # build options (a candidate's consecutive, by period) and the first period each candidate could supply
+    cand = np.flatnonzero((src["status"] == "candidate").to_numpy())  # positions in src
+    first = np.maximum(src["earliest_build"].to_numpy()[cand], periods[0])
+    lead = src["lead_time"].to_numpy()[cand]
+    n = np.clip(periods[-1] - lead - first + 1, 0, None)
+    of = np.repeat(cand, n)  # each option's source, a position in src
+    builds = pd.DataFrame({"source": src.index.to_numpy()[of],
                            "period": np.repeat(first, n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)})
-    builds["build_cost"] = builds["source"].map(src["build_cost"]).astype(float)
-    builds["lead_time"] = builds["source"].map(src["lead_time"]).astype(int)
+    builds["build_cost"] = src["build_cost"].to_numpy()[of].astype(float)
+    builds["lead_time"] = src["lead_time"].to_numpy()[of].astype(int)
     builds["discount"] = _discount(data, builds["period"])
-    first_supply = (builds["period"] + builds["lead_time"]).groupby(builds["source"]).min()
+    built = n > 0  # the earliest supply: the first option + lead_time
+    first_supply = pd.Series(first[built] + lead[built], index=src.index.to_numpy()[cand[built]])
 
     stock = _stock_table(data)
     # Everything per source, material or offer is worked out once per source, material or offer and
     # taken per offer-period by position: hashing the keys of every offer-period cost more than the rest.
     ops, offers = data.offer_periods, data.offers
     offer, period = ops["offer"].to_numpy(), ops["period"].to_numpy().astype(np.int64)
-    source_of, sources = pd.factorize(offers["source"].to_numpy(), use_na_sentinel=False)
+    source_of, sources = _factorize(offers["source"].to_numpy(), sort=False, use_na_sentinel=False)
     material_of, materials = pd.factorize(offers["material"].to_numpy(), use_na_sentinel=False)
     s, mat = source_of[offer], material_of[offer]
     lo = int(period.min()) if len(period) else 0
@@ -259,7 +277,7 @@ def _tables(data: PlanData) -> ModelTables:
     has_period[offer] = True
     attributes = pd.DataFrame({c: offers[c].to_numpy()[has_period] for c in OFFER_ATTRIBUTES})
     row_of = (np.cumsum(has_period) - 1)[offer]  # each offer-period's offer, a row of attributes
-    candidate = (attributes["status"] == "candidate").to_numpy()[row_of]
+    candidate = (attributes["status"].to_numpy() == "candidate")[row_of]
     fixed_cost = src["fixed_cost"].reindex(sources).to_numpy(dtype=float)
     source_capacity = _grid(pd.Index(sources), data.source_periods["source"], data.source_periods["period"],
                             data.source_periods["capacity"], lo, span)[s, t]
@@ -284,7 +302,7 @@ def _tables(data: PlanData) -> ModelTables:
     op.update(candidate=candidate[keep], fixed_cost=fixed_cost[s[keep]], source_capacity=source_capacity[keep],
               demand=demanded[keep], useful=useful[keep], bound=bound[keep])
     op["price"] = op["unit_cost"] * (1.0 + op["tariff"])
-    op["discount"] = _discount(data, period[keep])
+    op["discount"] = _discount(data, np.arange(lo, lo + span))[t[keep]]  # per period, then taken
     op = _frame(op)
     codes = _Codes(source=s[keep], sources=sources, material=mat[keep], materials=materials, period=period[keep],
                    first=lo, span=span, builds=_build_options(builds, sources))
@@ -292,16 +310,19 @@ def _tables(data: PlanData) -> ModelTables:
     demand = data.demand[data.demand["quantity"] > 0].reset_index(drop=True)
     demand = demand.assign(discount=_discount(data, demand["period"]))
 
-    policies = expand_policies(data.policies, op, periods)
-    rules = defaultdict(list)
-    for i, rule in enumerate(map(attrgetter("rule"), policies)):
-        rules[rule].append(i)
-    codes.rules = {rule: np.array(at, dtype=np.int64) for rule, at in rules.items()}
-    codes.soft = np.fromiter(map(attrgetter("soft"), policies), dtype=bool, count=len(policies))
+    # the selection fields coded per offer (a row of attributes), not per offer-period
+    codes.expansion = expansion = expand(data.policies, op, periods, offers=(attributes, row_of[keep]))
+    policies = expansion.instances
+    # each rule's instances (the rules in the order of their first instance), from each Policies row's rule
+    rule_of = [f["rule"] for f in expansion.fields]
+    rules = list(dict.fromkeys(rule_of[i] for i in np.unique(expansion.row).tolist()))
+    rule = np.array([rules.index(r) if r in rules else -1 for r in rule_of], dtype=np.int64)[expansion.row]
+    codes.rules = {r: np.flatnonzero(rule == i) for i, r in enumerate(rules)}
+    codes.soft = expansion.of_rows("soft", bool)
     counted = np.zeros(len(op), dtype=bool)
     at_least = np.zeros(len(op), dtype=bool)
     for rule in COUNT_RULES:
-        for p in map(policies.__getitem__, rules[rule]):
+        for p in map(policies.__getitem__, codes.rules.get(rule, np.zeros(0, dtype=np.int64)).tolist()):
             if not _never_binds(p):
                 counted[p.members] = True
                 at_least[p.members] |= p.rule == "min_sources"
@@ -435,11 +456,11 @@ def _declare_columns(m: MatrixModel) -> None:
     use = op["has_use"].to_numpy()
     m.Use = m.add_columns("Use", _op_keys(tb, use), 0.0, 1.0, integer=True, arrays=[f[use] for f in fields])
     m.SourceUse = m.add_columns("SourceUse", _source_use_keys(tb), 0.0, 1.0, integer=True)
-    m.Build = m.add_columns("Build", list(zip(tb.builds["source"], tb.builds["period"].astype(int))), 0.0, 1.0,
-                            integer=True)
+    m.Build = m.add_columns("Build", list(zip(tb.builds["source"].tolist(), tb.builds["period"].astype(int).tolist())),
+                            0.0, 1.0, integer=True)
     short = tb.demand[tb.demand["shortage_penalty"].notna()]
-    m.Shortfall = m.add_columns("Shortfall", list(zip(short["material"], short["period"].astype(int))), 0.0,
-                                short["quantity"].to_numpy(dtype=float))
+    short_keys = list(zip(short["material"].tolist(), short["period"].astype(int).tolist()))
+    m.Shortfall = m.add_columns("Shortfall", short_keys, 0.0, short["quantity"].to_numpy(dtype=float))
     m.Supply = m.add_columns("Supply", _supplies(tb)[0])
     m.Violation = m.add_columns("Violation", _soft_names(tb))
     st = tb.stock
@@ -490,7 +511,12 @@ def _op_keys(tb: ModelTables, mask: np.ndarray | None = None) -> list[tuple]:
         period = np.array(range(c.first, c.first + c.span), dtype=object)  # one int object per period
         c.keys = list(zip(c.sources[c.source].tolist(), c.materials[c.material].tolist(),
                           period[c.period - c.first].tolist()))
-    return c.keys if mask is None else list(compress(c.keys, mask.tolist()))
+    if mask is None:
+        return c.keys
+    rows = np.flatnonzero(mask)  # a few rows taken by position, most by passing over all
+    if len(rows) < len(mask) // 2:
+        return list(map(c.keys.__getitem__, rows.tolist()))
+    return list(compress(c.keys, mask.tolist()))
 
 
 def _source_use(tb: ModelTables) -> tuple[np.ndarray, np.ndarray]:
@@ -520,19 +546,20 @@ def _supplies(tb: ModelTables) -> tuple[list, np.ndarray]:
     c = tb.codes
     if c.supplies is None:
         at = np.concatenate([c.rules.get(rule, np.zeros(0, dtype=np.int64)) for rule in SHARE_RULES])
-        ps = list(map(tb.policies.__getitem__, at.tolist()))
-        keys = list(zip(map(attrgetter("material"), ps), map(int, map(attrgetter("period"), ps))))
-        shares = sorted(set(keys))
+        pairs, at_pair = np.unique(c.expansion.pair[at], return_inverse=True)  # the instances' (material, period)
+        keys = [(m, int(t)) for m, t in map(c.expansion.pairs.__getitem__, pairs.tolist())]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        place = np.empty(len(keys), dtype=np.int64)
+        place[order] = np.arange(len(keys))
         of = np.full(len(tb.policies), -1, dtype=np.int64)
-        of[at] = np.fromiter(map(dict(zip(shares, range(len(shares)))).__getitem__, keys), dtype=np.int64,
-                             count=len(keys))
-        c.supplies = shares, of
+        of[at] = place[at_pair]
+        c.supplies = [keys[i] for i in order], of
     return c.supplies
 
 
 def _soft_names(tb: ModelTables) -> list[str]:
     """SOFT_POLICIES: the soft instances' names, in order."""
-    return list(compress(map(attrgetter("name"), tb.policies), tb.codes.soft.tolist()))
+    return list(compress(tb.codes.expansion.names, tb.codes.soft.tolist()))
 
 
 def _variables(m, var) -> np.ndarray:
@@ -609,19 +636,24 @@ def add_demand(m) -> None:
     bound = tb.op["bound"].to_numpy()
     st = tb.stock
     opening = dict(zip(zip(st["material"], st["period"].astype(int)), st["opening"].astype(float)))
-    rows = tb.demand[["material", "period", "quantity", "row"]].assign(period=lambda d: d["period"].astype(int))
+    rows = tb.demand
     if len(st):
+        rows = rows[["material", "period", "quantity", "row"]].assign(period=lambda d: d["period"].astype(int))
         extra = st.loc[st["demand"] <= 0, ["material", "period", "row"]].assign(quantity=0.0, period=lambda d: d["period"].astype(int))
         rows = pd.concat([rows, extra[rows.columns]], ignore_index=True)
     # each material and period's purchases, in op order: a run of ``order`` (op's rows by material and period)
     code = c.material * c.span + (c.period - c.first)
     order = _grouped(code)
-    mats, periods = rows["material"].tolist(), rows["period"].tolist()
+    mats, periods = rows["material"].tolist(), rows["period"].astype(int).tolist()
     at = pd.Index(c.materials).get_indexer(np.asarray(mats, dtype=object))
     col = np.asarray(periods, dtype=np.int64) - c.first
     wanted = np.where((at >= 0) & (col >= 0) & (col < c.span), at * c.span + col, -1)
     lo, hi = np.searchsorted(code[order], wanted, "left"), np.searchsorted(code[order], wanted, "right")
-    most = _segment_sums(bound[order], lo, hi - lo)
+    # the most its purchases can supply, for the rows the loop below checks with it: no other term, some offer
+    alone = np.array([not (k in m.Shortfall or k in opening) for k in zip(mats, periods)], dtype=bool)
+    checked = np.flatnonzero(alone & (hi > lo))
+    most = np.zeros(len(mats))
+    most[checked] = _segment_sums(bound[order], lo[checked], (hi - lo)[checked])
     kept, index, rhs, tail = [], [], [], ([], [], [])  # tail: the row, variable and coefficient of other terms
     for r, (mat, t, q, row, n) in enumerate(zip(mats, periods, rows["quantity"].tolist(), rows["row"].tolist(),
                                                 (hi - lo).tolist())):
@@ -735,8 +767,8 @@ def add_source_capacity(m) -> None:
     start = np.flatnonzero(np.diff(code[order], prepend=-1))
     size = np.diff(np.append(start, len(order)))
     cap = capacity[order[start]]
-    with np.errstate(invalid="ignore"):
-        rows = np.flatnonzero((size >= 2) & ~np.isnan(cap) & ~(_segment_sums(bound[order], start, size) <= cap))
+    rows = np.flatnonzero((size >= 2) & ~np.isnan(cap))
+    rows = rows[~(_segment_sums(bound[order], start[rows], size[rows]) <= cap[rows])]  # (the sums only where needed)
     start, size, cap = start[rows], size[rows], cap[rows]
     head = order[start]  # a row of each (s, t)
     index = list(zip(c.sources[c.source[head]].tolist(), c.period[head].tolist()))
@@ -842,8 +874,8 @@ def add_policy_shares(m) -> None:
     buy, supply = _variables(m, m.Buy), _variables(m, m.Supply)
     supply_of = _supplies(tb)[1]
 
-    def terms(ps, at, limit):  # the selection with coefficient 1, the material's Supply with -limit
-        indptr, pos = _concatenated([p.members for p in ps])
+    def terms(at, limit, members):  # the selection with coefficient 1, the material's Supply with -limit
+        indptr, pos = members
         return _with_term((indptr, buy[pos], np.ones(len(pos))), None, supply[supply_of[at]], -limit), 0.0
     at = np.sort(np.concatenate(_add_policies(m, SHARE_RULES, terms)))  # the instances with a row, in policy order
     # each (m, t) of those, in order of first appearance, with the scope of its first instance
@@ -865,8 +897,8 @@ def add_policy_counts(m) -> None:
     use = _variables(m, m.Use)  # in the order of op's has_use rows
     use_at = np.cumsum(m.tables.op["has_use"].to_numpy()) - 1  # op position → its Use, where it has one
 
-    def terms(ps, at, limit):
-        indptr, pos = _concatenated([p.members for p in ps])
+    def terms(at, limit, members):
+        indptr, pos = members
         return (indptr, use[use_at[pos]], np.ones(len(pos))), limit
     _add_policies(m, COUNT_RULES, terms)
 
@@ -882,10 +914,18 @@ def add_policy_totals(m) -> None:
     """
     tb = m.tables
     buy = _variables(m, m.Buy)
+    metric_of = tb.codes.expansion.of_rows("metric", object)
 
-    def terms(ps, at, limit):
-        indptr, pos = _concatenated([p.members for p in ps])
-        weights = np.concatenate([np.empty(0)] + [metric_weights(tb.op, p) for p in ps])
+    def terms(at, limit, members):  # each member's metric weight (metric_weights), a run of instances at a time
+        indptr, pos = members
+        metric, weights, columns = metric_of[at], np.ones(len(pos)), {}
+        runs = [*np.flatnonzero(np.r_[True, metric[1:] != metric[:-1]]).tolist(), len(at)] if len(at) else [0]
+        for a, b in zip(runs[:-1], runs[1:]):  # instances a … b - 1 have one metric
+            col = METRIC_COLUMN[metric[a]]
+            if col is not None:
+                if col not in columns:
+                    columns[col] = tb.op[col].to_numpy(dtype=float)
+                weights[indptr[a]:indptr[b]] = columns[col][pos[indptr[a]:indptr[b]]]
         return (indptr, buy[pos], weights), limit
     _add_policies(m, TOTAL_RULES, terms)
 
@@ -903,50 +943,50 @@ def _never_binding(kind: str, is_max: bool, limit, size):
 def _add_policies(m, rules: tuple[str, str], terms) -> list[np.ndarray]:
     """One constraint component per rule, indexed by instance name; skips rows that cannot bind.
 
-    ``terms(ps, at, limit)`` gives the rows of the instances ``ps`` of one rule (``at``: their
-    positions in ``policies``, ``limit``: their limits, arrays) as the pieces of a CSR matrix
-    (indptr, variables, coefficients; see :func:`_concatenated`) and their right-hand sides (a
-    number or one per instance). The checks run on every row of the rule at once; obstacles
-    come in instance order. Returns, per rule, the positions of the instances given a row.
+    ``terms(at, limit, members)`` gives the rows of some instances of one rule (``at``: their
+    positions in ``policies``, ``limit``: their limits, arrays; ``members``: their members as CSR
+    pieces, see :func:`_members`) as the pieces of a CSR matrix (indptr, variables, coefficients)
+    and their right-hand sides (a number or one per instance). The checks run on every row of the
+    rule at once; obstacles come in instance order. Returns, per rule, the positions of the
+    instances given a row.
     """
-    tb = m.tables
+    tb, e = m.tables, m.tables.codes.expansion
     given = []
     for rule in rules:
         name, at = f"policy_{rule}", tb.codes.rules.get(rule, np.zeros(0, dtype=np.int64))
-        ps = list(map(tb.policies.__getitem__, at.tolist()))
-        if not ps:
+        if not len(at):
             _constraint(m, name, [], {})
             given.append(at)
             continue
-        kind, is_max = ps[0].kind, ps[0].is_max  # what the rule implies, the same for all its instances
-        limit = np.fromiter(map(attrgetter("limit"), ps), dtype=float, count=len(ps))
-        size = np.fromiter(map(len, map(attrgetter("members"), ps)), dtype=np.int64, count=len(ps))
+        first = tb.policies[at[0]]
+        kind, is_max = first.kind, first.is_max  # what the rule implies, the same for all its instances
+        limit, size = e.of_rows("limit", float)[at], np.diff(e.member_ptr)[at]
         binds = ~_never_binding(kind, is_max, limit, size)
-        ps, at, limit = list(compress(ps, binds.tolist())), at[binds], limit[binds]
-        (indptr, variables, coefs), rhs = terms(ps, at, limit)
-        rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (len(ps),))
+        at, limit = at[binds], limit[binds]
+        (indptr, variables, coefs), rhs = terms(at, limit, _members(e, at))
+        rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (len(at),))
         # zero terms (a zero metric weight or share limit) do not count below
         indptr, variables, coefs = _kept_terms((indptr, variables, coefs), coefs != 0)
         n = np.diff(indptr)
-        row = np.repeat(np.arange(len(ps)), n)
+        row = np.repeat(np.arange(len(at)), n)
         # a max row with no positive term, or a min row with no negative term and rhs <= 0, always holds
         if is_max:
-            holds = (rhs >= 0) & (np.bincount(row[coefs > 0], minlength=len(ps)) == 0)
+            holds = (rhs >= 0) & (np.bincount(row[coefs > 0], minlength=len(at)) == 0)
         else:
-            holds = (rhs <= 0) & (np.bincount(row[coefs < 0], minlength=len(ps)) == 0)
+            holds = (rhs <= 0) & (np.bincount(row[coefs < 0], minlength=len(at)) == 0)
         soft = tb.codes.soft[at]
         few = ~holds & ~soft & (n < rhs) & (kind == "count" and not is_max)
         empty = ~holds & ~soft & ~few & (n == 0)
         for i in np.flatnonzero(few | empty).tolist():
-            p, k, at_least = ps[i], int(n[i]), float(rhs[i])
+            p, k, at_least = tb.policies[at[i]], int(n[i]), float(rhs[i])
             if few[i]:
                 message = f"{p.name}: only {k} offers can be in use, fewer than {at_least:g}"
             else:
                 message = f"{p.name}: nothing is selected, so at least {at_least:g} cannot be reached"
             tb.obstacles.append(Obstacle(name, p.name, message, "Policies", p.row, amount=float(k), instance=p))
         kept = np.flatnonzero(~(holds | few | empty))  # instance names are unique (models.policies)
-        names, rows = [ps[i].name for i in kept.tolist()], (indptr, variables, coefs)
-        if len(kept) < len(ps):
+        names, rows = list(map(e.names.__getitem__, at[kept].tolist())), (indptr, variables, coefs)
+        if len(kept) < len(at):
             rows, soft, rhs, at = _rows_taken(rows, kept), soft[kept], rhs[kept], at[kept]
         violation = _variables(m, m.Violation)[(np.cumsum(tb.codes.soft) - 1)[at[soft]]]  # the soft instances' places
         rows = _with_term(rows, soft, violation, -1.0 if is_max else 1.0)
@@ -954,6 +994,16 @@ def _add_policies(m, rules: tuple[str, str], terms) -> list[np.ndarray]:
         tb.policy_rows.update(dict.fromkeys(names, name))
         given.append(at)
     return given
+
+
+def _members(e: Expansion, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The members of the instances ``at`` (positions in ``policies``, ascending) as CSR pieces
+    (indptr, op positions): taken from those of all instances, a slice when ``at`` is a run."""
+    start, end = e.member_ptr[at], e.member_ptr[at + 1]
+    indptr = _indptr(end - start)
+    if len(at) and at[-1] - at[0] == len(at) - 1:
+        return indptr, e.members[start[0]:end[-1]]
+    return indptr, e.members[_ranges(start, end - start)]
 
 
 def _variable_array(variables: list) -> np.ndarray:
@@ -1086,9 +1136,9 @@ COST_COMPONENTS = (
 )
 
 
-def _penalty_discount(data: PlanData, soft: list) -> np.ndarray:
-    """The discount factor of each soft instance's violation: its period's, 1 for a horizon instance."""
-    period = np.array([*map(attrgetter("period"), soft)], dtype=object)
+def _penalty_discount(data: PlanData, period: np.ndarray) -> np.ndarray:
+    """The discount factor of each soft instance's violation (``period``: their periods, an object
+    array): its period's, 1 for a horizon instance."""
     horizon = np.array(period == HORIZON, dtype=bool)
     return np.where(horizon, 1.0, _discount(data, np.where(horizon, data.base_period, period).astype(float)))
 
@@ -1112,7 +1162,7 @@ def add_objective(m) -> None:
     fixed = _source_use(tb)[1]  # the first op row of each SourceUse
     b = tb.builds
     short = tb.demand[tb.demand["shortage_penalty"].notna()]
-    soft = list(compress(tb.policies, tb.codes.soft.tolist()))
+    soft, e = tb.codes.soft, tb.codes.expansion
     st = tb.stock
     rel = st["release_cost"].astype(float).to_numpy() > 0 if len(st) else np.zeros(0, dtype=bool)
     # component -> (cost per unit of each variable, its discount factor, the variables); each family's
@@ -1126,8 +1176,7 @@ def add_objective(m) -> None:
         "cost_build": (b["build_cost"].to_numpy(), b["discount"].to_numpy(), list(m.Build.values())),
         "cost_shortage": (short["shortage_penalty"].to_numpy(), short["discount"].to_numpy(),
                           list(m.Shortfall.values())),
-        "cost_penalty": (np.array([*map(attrgetter("penalty"), soft)], dtype=float),
-                         _penalty_discount(m.plan, soft),
+        "cost_penalty": (e.of_rows("penalty", float)[soft], _penalty_discount(m.plan, e.period[soft]),
                          list(m.Violation.values())),
         "cost_holding": (st["holding_cost"].to_numpy(dtype=float), st["discount"].to_numpy(dtype=float),
                          list(m.Stock.values())),
@@ -1147,6 +1196,16 @@ def add_objective(m) -> None:
 
 
 # --------------------------------------------------------------------------- results
+
+def prepare_results(m) -> None:
+    """Work out now what the result functions read of the model alone, not of its solution: op's
+    key codes, the cost terms' columns, the policy instances' arrays and fixed columns (see
+    :class:`_OpArrays`, :class:`_PolicyArrays`). Each function does it when first called
+    otherwise; ``planner solve`` has it done while HiGHS solves (planner.run.prepare_extract)."""
+    _op_arrays(m.tables)
+    if m.tables.policies:
+        _policy_arrays(m.tables)
+
 
 def cost_components(m, discounted: bool = True) -> dict[str, float]:
     """Each cost component at the values loaded in the model's variables, discounted or not."""
@@ -1169,30 +1228,108 @@ def cost_table(m) -> pd.DataFrame:
 def _values_of(m, variables) -> np.ndarray:
     """The loaded values of ``variables`` (Pyomo variables, or a MatrixModel's columns); an unset value reads as 0."""
     if isinstance(m, MatrixModel):
-        return m.solution[np.asarray(variables, dtype=np.int64)] if m.solution is not None else np.zeros(len(variables))
+        if m.solution is None:
+            return np.zeros(len(variables))
+        return m.solution[_op_arrays(m.tables).columns_of(variables)]
     x = np.array(list(map(attrgetter("value"), variables)), dtype=float)  # an unset value (None) reads as NaN
     if np.isnan(x).any():  # tell unset values from NaN ones the slow way
         x = np.array([v.value or 0.0 for v in variables], dtype=float)
     return x
 
 
+class _OpArrays:
+    """What the result functions read of op and of the cost terms, worked out once per model.
+
+    coded       op's columns coded (see :func:`op_codes`), those read so far
+    keys        op's key fields (source, material, period) coded: each row's code, and the values as an index
+    verified    the last index of Buy values found in op's order (an index does not change: checked once)
+    columns     a MatrixModel's cost-term columns (lists) as arrays, by the list's id, with the list
+    """
+
+    def __init__(self, tb: ModelTables):
+        self.op, self.coded = tb.op, {}
+        self.keys = [(code, pd.Index(values)) for code, values in
+                     (self.code("source"), self.code("material"), _coded(tb.op["period"].astype(int)))]
+        self.verified = None
+        self.columns: dict[int, tuple] = {}
+
+    def code(self, name: str) -> tuple[np.ndarray, pd.Series]:
+        if name not in self.coded:
+            self.coded[name] = _coded(self.op[name])
+        return self.coded[name]
+
+    def in_order(self, ix: pd.Index) -> bool:
+        """Whether ``ix`` (a MultiIndex) holds op's keys, row by row: compared as codes, not as keys."""
+        if ix is self.verified:
+            return True
+        if not isinstance(ix, pd.MultiIndex) or ix.nlevels != len(self.keys) or len(ix) != len(self.keys[0][0]):
+            return False
+        for level, codes, (code, values) in zip(ix.levels, ix.codes, self.keys):
+            at = np.append(values.get_indexer(level), -2)  # -2: a missing key (code -1), or a value op has not
+            if not np.array_equal(at[codes], code):
+                return False
+        self.verified = ix
+        return True
+
+    def columns_of(self, variables) -> np.ndarray:
+        """A MatrixModel's ``variables`` (column numbers) as an array, converted once per list."""
+        got = self.columns.get(id(variables))
+        if got is None or got[0] is not variables:  # (the list is kept: its id is not reused)
+            got = self.columns[id(variables)] = (variables, np.asarray(variables, dtype=np.int64))
+        return got[1]
+
+
+def op_codes(m, column: str) -> tuple[np.ndarray, pd.Series]:
+    """op's ``column`` coded: each row's value numbered in order of first appearance (-1: missing),
+    and the values so numbered (a Series of the column's dtype). Made once per model: for what is
+    worked out per value, once per distinct value."""
+    return _op_arrays(m.tables).code(column)
+
+
+def _coded(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    code, _ = pd.factorize(column.to_numpy())  # (hashing the object array beats the string array's)
+    # a value's first row: where the codes so far are exceeded (codes are numbered in order of appearance)
+    first = np.flatnonzero(code > np.maximum.accumulate(np.r_[-1, code])[:-1])
+    return code, pd.Series(column.array.take(first), dtype=column.dtype)
+
+
+def _op_arrays(tb: ModelTables) -> _OpArrays:
+    if tb.results.get("op") is None:
+        tb.results["op"] = _OpArrays(tb)
+        for name in ("cost_purchase", "cost_contract", "cost_fixed", "cost_build", "cost_shortage", "cost_penalty",
+                     "cost_holding", "cost_release"):  # each family's variables once (carbon and risk: Buy's)
+            if name in tb.cost_terms and not _is_pyomo(tb.cost_terms[name][2]):
+                tb.results["op"].columns_of(tb.cost_terms[name][2])
+    return tb.results["op"]
+
+
+def _is_pyomo(variables) -> bool:
+    """Whether ``variables`` are Pyomo variables (not a MatrixModel's column numbers)."""
+    return len(variables) > 0 and not isinstance(variables[0], (int, np.integer))
+
+
 def purchases(m, buy: pd.Series) -> pd.DataFrame:
     """The op table with ``quantity`` (from the Buy values, indexed like OFFER_PERIODS)."""
     op = m.tables.op
-    return op.assign(quantity=_buy_in_op_order(op, buy))
+    return op.assign(quantity=_buy_in_op_order(m.tables, buy))
 
 
-def _buy_in_op_order(op: pd.DataFrame, buy: pd.Series) -> np.ndarray:
+def quantities(m, buy: pd.Series) -> np.ndarray:
+    """The Buy values in the order of op's rows, 0 where ``buy`` has none: :func:`purchases`' ``quantity``."""
+    return _buy_in_op_order(m.tables, buy)
+
+
+def _buy_in_op_order(tb: ModelTables, buy: pd.Series) -> np.ndarray:
     """The Buy values in the order of op's rows, 0 where ``buy`` has none.
 
     The solver's values come indexed in op's order already: then they are taken as they are
-    (comparing the keys costs a fraction of matching them).
+    (comparing the keys' codes costs a fraction of matching the keys; an index once found in
+    order is not compared again).
     """
-    ix = buy.index
-    keys = (op["source"], op["material"], op["period"].astype(int))
-    if len(ix) == len(op) and ix.nlevels == 3 and all(
-            (ix.get_level_values(i).to_numpy() == k.to_numpy()).all() for i, k in enumerate(keys)):
+    if _op_arrays(tb).in_order(buy.index):
         return np.nan_to_num(buy.to_numpy())
+    op = tb.op
+    keys = (op["source"], op["material"], op["period"].astype(int))
     return np.nan_to_num(buy.reindex(pd.MultiIndex.from_arrays(keys)).to_numpy())
 
 
@@ -1218,14 +1355,20 @@ def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
     a = _policy_arrays(tb)
     y = np.zeros(len(a.names))
     for component, dual in duals.items():  # an instance without a dual (no row, or no such row) has 0
+        at, names = a.rows.get(component, (None, None))
+        if at is not None and dual.index.equals(names):  # the rows in instance order, as declared
+            y[at] = dual.to_numpy(dtype=float)
+            continue
         at = a.constraint == component
         y[at] = dual.reindex(a.names[at], fill_value=0.0).to_numpy(dtype=float)
-    total = a.scope_totals(_buy_in_op_order(tb.op, buy))
+    total = a.scope_totals(_buy_in_op_order(tb, buy))
     scale = np.where(a.kind == "share", total / 100.0, 1.0)
     out = np.where(a.kind == "count", np.nan, np.where(a.is_max, y, -y) * scale)
-    return pd.Series(out, index=pd.Index(a.fields[1]), dtype=float, name="shadow_price")
+    return pd.Series(out, index=a.index.view(), dtype=float, name="shadow_price")
 
 
+_POLICY_COLUMNS = ["policy", "instance", "rule", "material", "period", "selection", "metric", "limit", "achieved",
+                   "slack", "binding", "soft", "violation", "penalty", "shadow_price", "row", "constraint"]
 _POLICY_FIELDS = attrgetter("policy", "name", "rule", "material", "period", "selection", "metric", "limit", "soft",
                             "penalty", "row", "members", "scope")
 
@@ -1234,36 +1377,105 @@ class _PolicyArrays:
     """What :func:`policy_results` and :func:`shadow_prices` read of the policy instances, gathered
     once per model (the instances do not change once the model is built).
 
-    fields      the instances' _POLICY_FIELDS, one tuple per field
-    names       their names (an object array); constraint: each one's row's component, or None
-    kind        share / count / total; is_max, has_row: booleans
-    scope_of    each instance's scope (the material's purchases in the period), numbered; scopes: them
+    names       the instances' names (an object array); index: as a pandas index (shadow prices')
+    constraint  each one's row's component, or None; rows: per component, its instances' positions
+                and names, in order (the order of the component's rows)
+    kind        share / count / total; is_max, has_row, soft: booleans; limit, penalty: floats
+    columns     policy_results' fixed columns, typed as pandas infers them (a frame)
+    scope_of    each instance's scope (the material's purchases in the period), numbered; scopes:
+                them, arranged to be summed (:class:`_Runs`)
+    share, count, total  the positions of each kind's instances; shares, totals: their members
+                arranged to be summed, weights: each total member's weight (metric_weights), in
+                the order of ``totals.take``; counted: the count instances' members, concatenated
+                (``counted_at``: where each one ends)
+    soft_at     the soft instances' positions; soft_index: their names (the Violation values' index)
     """
 
     def __init__(self, tb: ModelTables):
-        self.fields = tuple(zip(*map(_POLICY_FIELDS, tb.policies)))
-        rule, name, scope = self.fields[2], self.fields[1], self.fields[12]
+        (policy, name, rule, material, period, selection, metric, limit, soft, penalty, row, members,
+         scope) = zip(*map(_POLICY_FIELDS, tb.policies))  # one tuple per field
         rules = dict(zip(rule, tb.policies))  # an instance of each rule, for what the rule implies
         which = np.fromiter(map(list(rules).index, rule), dtype=np.int64, count=len(rule))
         self.kind = np.array([p.kind for p in rules.values()])[which]
         self.is_max = np.array([p.is_max for p in rules.values()], dtype=bool)[which]
         self.names = np.array(name, dtype=object)
-        self.constraint = np.array(list(map(tb.policy_rows.get, name)), dtype=object)
+        constraint = list(map(tb.policy_rows.get, name))
+        self.limit, self.penalty = np.array(limit, dtype=float), np.array(penalty, dtype=float)
+        self.soft = np.array(soft, dtype=bool)
+        self.columns = pd.DataFrame(dict(
+            policy=policy, instance=name, rule=rule, material=material, period=period, selection=selection,
+            metric=metric, limit=self.limit, soft=self.soft, row=row, constraint=constraint,
+        ))
+        self.index = pd.Index(self.columns["instance"]).rename(None)  # typed as pd.Index(name) would be
+        self.constraint = np.array(constraint, dtype=object)
         self.has_row = self.constraint != None  # noqa: E711 (elementwise)
+        self.rows = {}
+        for component in dict.fromkeys(self.constraint[self.has_row].tolist()):
+            at = np.flatnonzero(self.constraint == component)
+            self.rows[component] = at, self.index[at]
+        self.soft_at = np.flatnonzero(self.soft)
+        self.soft_index = self.index[self.soft_at]
         # instances of one material and period share their scope (one array): numbered by identity
         ids = np.fromiter(map(id, scope), dtype=np.uint64, count=len(scope))
         _, first, self.scope_of = np.unique(ids, return_index=True, return_inverse=True)
-        self.scopes = list(map(scope.__getitem__, first.tolist()))
+        self.scopes = _Runs(list(map(scope.__getitem__, first.tolist())))
+        self.share, self.count, self.total = (np.flatnonzero(self.kind == k) for k in ("share", "count", "total"))
+        self.shares = _Runs(list(map(members.__getitem__, self.share.tolist())))
+        self.totals = _Runs(list(map(members.__getitem__, self.total.tolist())))
+        weights = {}  # a total weighs each purchase by its metric (metric_weights), one column per metric
+        for col in {METRIC_COLUMN[metric[i]] for i in self.total.tolist()}:
+            weights[col] = np.ones(len(tb.op)) if col is None else tb.op[col].to_numpy(dtype=float)
+        self.weights = np.concatenate([np.empty(0)] + [
+            weights[METRIC_COLUMN[metric[i]]][members[i]] for i in self.total[self.totals.order].tolist()])
+        counted = list(map(members.__getitem__, self.count.tolist()))
+        self.counted = np.concatenate([np.empty(0, dtype=np.int64), *counted]).astype(np.int64)
+        self.counted_at = np.cumsum(np.fromiter(map(len, counted), dtype=np.int64, count=len(counted)))
 
     def scope_totals(self, q: np.ndarray) -> np.ndarray:
         """Σ q over each instance's scope."""
-        return np.array([q[s].sum() for s in self.scopes], dtype=float)[self.scope_of]
+        return self.scopes.sums(q)[self.scope_of]
+
+
+def policy_fields(m) -> pd.DataFrame:
+    """:func:`policy_results`' columns that do not depend on the solution (policy, instance, rule,
+    material, period, selection, metric, limit, soft, row, constraint), one row per instance, in
+    its order; made once per model (not to be changed)."""
+    return _policy_arrays(m.tables).columns if m.tables.policies else pd.DataFrame([])
 
 
 def _policy_arrays(tb: ModelTables) -> _PolicyArrays:
     if tb.policy_arrays is None:
         tb.policy_arrays = _PolicyArrays(tb)
     return tb.policy_arrays
+
+
+class _Runs:
+    """Lists of positions, arranged to sum a vector over each list in a few calls: lists of one
+    length are gathered into the rows of one matrix and summed along them, the same pairwise
+    summation, bit for bit, as ``x[list].sum()`` list by list.
+
+    order   the lists by length (stable); take: their positions concatenated in that order
+    blocks  (length, first, number) of each run of lists of one length, in ``order``
+    """
+
+    def __init__(self, lists: list[np.ndarray]):
+        n = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        self.order = np.argsort(n, kind="stable")
+        self.take = np.concatenate([*map(lists.__getitem__, self.order.tolist()), np.empty(0, dtype=np.int64)])
+        self.take = self.take.astype(np.int64, copy=False)
+        lengths, first, k = np.unique(n[self.order], return_index=True, return_counts=True)
+        self.blocks = list(zip(lengths.tolist(), first.tolist(), k.tolist()))
+
+    def sums(self, x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Σ x over each list, in the lists' order; with ``weights`` (one per position of ``take``),
+        Σ weight · x (the products summed as ``(w * x[list]).sum()``)."""
+        v = x[self.take] if weights is None else weights * x[self.take]
+        total = np.zeros(len(self.order))
+        start = 0
+        for length, a, b in self.blocks:
+            total[self.order[a:a + b]] = v[start:start + b * length].reshape(b, length).sum(axis=1)
+            start += b * length
+        return total
 
 
 def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Series | None = None,
@@ -1279,57 +1491,29 @@ def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Se
     if not tb.policies:
         return pd.DataFrame([])
     a = _policy_arrays(tb)
-    op = tb.op
-    q = _buy_in_op_order(op, buy)
-    (policy, name, rule, material, period, selection, metric, limit, soft, penalty, row, members, scope) = a.fields
-    kind, is_max = a.kind, a.is_max
-    limit, soft, penalty = np.array(limit, dtype=float), np.array(soft, dtype=bool), np.array(penalty, dtype=float)
-
-    bought, buying = _by_length(members, q, tol)  # Σ quantity, and the number of members buying, per instance
-    achieved = np.full(len(name), np.nan)
-    share = kind == "share"
-    if share.any():
-        total = a.scope_totals(q)[share]
-        achieved[share] = np.divide(bought[share], total, out=np.full(len(total), np.nan), where=total > tol)
-    count = kind == "count"
-    achieved[count] = buying[count]
-    weights = {}  # a total weighs each purchase by its metric (models.sourcing.metric_weights)
-    for i in np.flatnonzero(kind == "total").tolist():
-        col = METRIC_COLUMN[metric[i]]
-        if col not in weights:
-            weights[col] = np.ones(len(op)) if col is None else op[col].to_numpy(dtype=float)
-        achieved[i] = (weights[col][members[i]] * q[members[i]]).sum()
-    slack = np.where(is_max, limit - achieved, achieved - limit)
+    q = _buy_in_op_order(tb, buy)
+    limit, soft = a.limit, a.soft
+    achieved = np.full(len(a.names), np.nan)
+    if len(a.share):
+        total = a.scope_totals(q)[a.share]
+        achieved[a.share] = np.divide(a.shares.sums(q), total, out=np.full(len(total), np.nan), where=total > tol)
+    buying = np.r_[0, np.cumsum(q[a.counted] > tol)][np.r_[0, a.counted_at]]  # members buying, cumulated
+    achieved[a.count] = np.diff(buying)
+    achieved[a.total] = a.totals.sums(q, a.weights)
+    slack = np.where(a.is_max, limit - achieved, achieved - limit)
     with np.errstate(invalid="ignore"):
         binding = a.has_row & ~np.isnan(slack) & (slack <= tol * np.fmax(1.0, np.abs(limit)))
-    v = np.where(soft, violation.reindex(a.names, fill_value=0.0).to_numpy(dtype=float), 0.0)
-    prices = (np.full(len(name), np.nan) if shadow_prices is None
-              else shadow_prices.reindex(a.names).to_numpy(dtype=float))
-    return pd.DataFrame(dict(
-        policy=policy, instance=name, rule=rule, material=material, period=period, selection=selection, metric=metric,
-        limit=limit, achieved=achieved, slack=slack, binding=binding, soft=soft, violation=v,
-        penalty=np.where(soft, penalty * v, 0.0), shadow_price=prices, row=row,
-        constraint=a.constraint.tolist(),
-    ))
-
-
-def _by_length(members: tuple, q: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per member list: Σ q over it, and how many of its q exceed ``tol``.
-
-    Lists of one length are gathered into the rows of one matrix and summed along them: the
-    same pairwise summation, bit for bit, as ``q[members].sum()`` list by list, in a few calls.
-    """
-    n = np.fromiter(map(len, members), dtype=np.int64, count=len(members))
-    order = np.argsort(n, kind="stable")
-    x = q[np.concatenate([*map(members.__getitem__, order.tolist()), np.empty(0, dtype=np.int64)])]
-    total, buying = np.zeros(len(members)), np.zeros(len(members))
-    lengths, first, k = np.unique(n[order], return_index=True, return_counts=True)
-    start = 0
-    for length, a, b in zip(lengths.tolist(), first.tolist(), k.tolist()):
-        rows = x[start:start + b * length].reshape(b, length)
-        total[order[a:a + b]] = rows.sum(axis=1)
-        buying[order[a:a + b]] = (rows > tol).sum(axis=1)
-        start += b * length
-    return total, buying
-
-
+    if violation.index.equals(a.soft_index):  # the Violation values, in soft instance order
+        v = np.zeros(len(a.names))
+        v[a.soft_at] = violation.to_numpy(dtype=float)
+    else:
+        v = np.where(soft, violation.reindex(a.names, fill_value=0.0).to_numpy(dtype=float), 0.0)
+    if shadow_prices is None:
+        prices = np.full(len(a.names), np.nan)
+    elif shadow_prices.index.equals(a.index):  # as shadow_prices gives them
+        prices = shadow_prices.to_numpy(dtype=float, copy=True)
+    else:
+        prices = shadow_prices.reindex(a.names).to_numpy(dtype=float)
+    solved = pd.DataFrame(dict(achieved=achieved, slack=slack, binding=binding, violation=v,
+                               penalty=np.where(soft, a.penalty * v, 0.0), shadow_price=prices), copy=False)
+    return pd.concat([a.columns, solved], axis=1)[_POLICY_COLUMNS]  # the fixed columns joined, not copied

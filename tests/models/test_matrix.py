@@ -7,6 +7,7 @@ example and each of its scenarios, generated benchmark instances and a facility 
 problem. Every known-answer test of tests/models checks it too (modelcase.solve_book).
 """
 
+import gc
 import math
 
 import pytest
@@ -62,3 +63,25 @@ def test_the_solution_is_indexed_as_the_pyomo_models(case):
         x, y = a.values[name].index, b.values[name].index
         assert x.equals(y) and list(x) == list(y), name
         assert [lv.dtype for lv in getattr(x, "levels", [x])] == [lv.dtype for lv in getattr(y, "levels", [y])], name
+
+
+def test_the_built_model_goes_to_the_oldest_generation():
+    """A MatrixModel's objects go to the generation full collections scan, not to the young ones
+    (which would scan them all right away); objects someone else froze stay frozen. It is freed
+    without the collector (no reference cycles), so nothing waits there for a full collection."""
+    if not gc.isenabled():
+        pytest.skip("the collector is off")
+    data = CASES["S"]()
+    gc.collect()
+    m = build_matrix(data)
+    p = m.tables.policies[0]
+    assert gc.get_freeze_count() == 0 and any(o is p for o in gc.get_objects(generation=2))
+    del m, p
+    assert gc.collect() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        build_matrix(data)
+        assert gc.get_freeze_count() > frozen // 2  # (less the frozen objects freed meanwhile), not 0
+    finally:
+        gc.unfreeze()

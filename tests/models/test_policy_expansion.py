@@ -6,13 +6,14 @@ among the purchases, totals per period of the horizon (or over all of it); a sel
 values as text; members and scope are purchase positions, ascending.
 """
 
+import dataclasses
 import random
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from models.policies import (COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, expand_policies, joint_key,
+from models.policies import (COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, expand, expand_policies, joint_key,
                              selection_label, split_by)
 
 FIELDS = ("source", "country", "bloc", "kind", "owner", "status")
@@ -111,8 +112,9 @@ def test_no_policy_rows_no_instances():
     assert expand_policies(policies.iloc[:0], op, periods) == []
 
 
+@pytest.mark.parametrize("options", [{}, {"sort": False, "use_na_sentinel": False}])
 @pytest.mark.parametrize("seed", range(30))
-def test_codes_from_runs_are_pandas_codes(seed):
+def test_codes_from_runs_are_pandas_codes(seed, options):
     from models.policies import _factorize
 
     rng = random.Random(seed)
@@ -122,11 +124,83 @@ def test_codes_from_runs_are_pandas_codes(seed):
         values += [rng.choice(pool[: rng.choice([5, 7, 11])])] * rng.choice([1, 1, 5, 20])
     x = np.array(values + [object()], dtype=object)[:-1]
     try:
-        want = pd.factorize(x, sort=True)
+        want = pd.factorize(x, **{"sort": True, **options})
     except TypeError:  # values pandas cannot sort: the same error either way
         with pytest.raises(TypeError):
-            _factorize(x)
+            _factorize(x, **options)
         return
-    got = _factorize(x)
+    got = _factorize(x, **options)
     assert got[0].tolist() == want[0].tolist()
-    assert [type(v) for v in got[1]] == [type(v) for v in want[1]] and list(got[1]) == list(want[1])
+    assert [type(v) for v in got[1]] == [type(v) for v in want[1]]
+    assert all(a == b or a != a and b != b for a, b in zip(got[1], want[1]))  # (a missing value is a new NaN)
+
+
+def offers_of(op: pd.DataFrame, rng: random.Random) -> tuple[pd.DataFrame, np.ndarray]:
+    """op's offer columns once per offer (rows with the same material and fields are one offer), in a
+    shuffled order and with offers no purchase has: what models.sourcing passes as ``offers``."""
+    columns = ["material", *FIELDS]
+    table = op[columns].drop_duplicates()
+    extra = pd.DataFrame({c: [f"unused-{c}"] for c in columns})
+    table = pd.concat([table, extra, table.iloc[:1]], ignore_index=True)
+    table = table.iloc[rng.sample(range(len(table)), len(table))].reset_index(drop=True)
+    key = {k: i for i, k in enumerate(zip(*(table[c] for c in columns)))}
+    return table, np.array([key[k] for k in zip(*(op[c] for c in columns))], dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_offer_codes_give_the_same_instances(seed):
+    """Selection fields coded per offer (``offers``) rather than per purchase: the same instances."""
+    rng = random.Random(2000 + seed)
+    policies, op, periods = random_case(rng)
+    if seed % 3 == 0 and len(op):  # missing values belong to no field=* selection
+        op.loc[rng.sample(range(len(op)), (len(op) + 2) // 3), rng.choice(FIELDS)] = None
+    if seed % 2:
+        op = op.loc[op.index.repeat(rng.randint(2, 5))].reset_index(drop=True)
+    want = expand_policies(policies, op, periods)
+    got = expand_policies(policies, op, periods, offers=offers_of(op, rng))
+    assert len(got) == len(want)
+    for p, w in zip(got, want):
+        for f in dataclasses.fields(p):
+            a, b = getattr(p, f.name), getattr(w, f.name)
+            if isinstance(b, np.ndarray):
+                assert a.dtype == b.dtype and a.tolist() == b.tolist(), f.name
+            else:
+                assert type(a) is type(b) and (a == b or a != a and b != b), f.name
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_expansion_arrays_are_the_instances_fields(seed):
+    """What a model reads of the instances as arrays (Expansion) is their fields, instance by instance."""
+    rng = random.Random(3000 + seed)
+    policies, op, periods = random_case(rng)
+    policies = policies.assign(soft=[rng.random() < 0.5 for _ in range(len(policies))])
+    policies = policies.assign(penalty=np.where(policies["soft"], 7.0, np.nan))
+    e = expand(policies, op, periods, offers=offers_of(op, rng))
+    ps = e.instances
+    assert e.names == [p.name for p in ps]
+    assert [e.fields[r]["row"] for r in e.row.tolist()] == [p.row for p in ps]
+    for name in ("rule", "policy", "limit", "soft"):
+        assert [e.fields[r][name] for r in e.row.tolist()] == [getattr(p, name) for p in ps]
+    assert e.of_rows("limit", float).tolist() == [p.limit for p in ps]
+    assert e.of_rows("soft", bool).tolist() == [p.soft for p in ps]
+    assert e.period.tolist() == [p.period for p in ps]
+    for p, k in zip(ps, e.pair.tolist()):
+        assert (k == -1) == (p.rule in TOTAL_RULES)
+        assert k == -1 or e.pairs[k] == (p.material, p.period)
+    assert len(e.member_ptr) == len(ps) + 1 and e.members.dtype == np.int64
+    for i, p in enumerate(ps):
+        assert e.members[e.member_ptr[i]:e.member_ptr[i + 1]].tolist() == p.members.tolist()
+
+
+def test_instances_of_one_pair_share_its_scope():
+    """Share and count instances of one (material, period) pair hold the same scope array, whatever
+    their row (policy results number scopes by identity)."""
+    policies, op, periods = random_case(random.Random(5))
+    rows = [{"policy": f"p{i}", "rule": rule, "field": field, "terms": None, "material": None, "period": None,
+             "metric": "quantity", "limit": 0.5, "soft": False, "penalty": np.nan, "row": i + 2}
+            for i, (rule, field) in enumerate([("max_share", None), ("min_share", "bloc"), ("max_sources", "kind")])]
+    policies = pd.DataFrame({k: pd.Series([r[k] for r in rows], dtype=object) for k in rows[0]})
+    scopes = {}
+    for p in expand_policies(policies, op, periods):
+        assert scopes.setdefault((p.material, p.period), p.scope) is p.scope
+    assert scopes
