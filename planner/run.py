@@ -22,7 +22,8 @@ import pandas as pd
 from models.data import PlanData
 from models.metrics import METRICS
 from models.policies import COUNT_RULES, SHARE_RULES, TOTAL_RULES
-from models.sourcing import InfeasibleData, build_matrix, cost_table, policy_results, purchases
+from models.sourcing import (InfeasibleData, build_matrix, cost_table, op_codes, policy_fields, policy_results,
+                             prepare_results, quantities)
 
 from . import __version__, numerics, policy_costs, scenarios, solver
 from .diagnose import Diagnosis, diagnosis_path, explain, write_diagnosis
@@ -112,7 +113,9 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
     # that the full collections extraction and the writer trigger do not scan them each time.
     gc.freeze()
     log(f"built the model in {timings['build']:.2f} s; solving (time limit {limit:g} s, gap {gap:g})")
-    result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress)
+    # what extraction reads of the model alone is worked out while HiGHS solves
+    result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress,
+                          prepare=functools.partial(prepare_extract, model, data))
     timings["solve"] = result.timings.get("total", 0.0)
     outcome = Outcome(result.status, checked, result, timings=timings)
     if result.status == "infeasible":
@@ -166,27 +169,38 @@ def _diagnose(outcome: Outcome, path: Path, out: Path | None, model, limit, thre
 
 # --------------------------------------------------------------------------- extraction
 
+def prepare_extract(model, data: PlanData | None = None) -> None:
+    """Work out now what :func:`extract` reads of the model and its plan data alone, not of the
+    solution: the result functions' part (models.sourcing.prepare_results) and this module's
+    (:class:`_Fixed`). ``extract`` does it itself otherwise; ``planner solve`` calls this while
+    HiGHS solves. ``data``: the model's plan data (``model.plan``) unless given."""
+    prepare_results(model)
+    fixed = _fixed(model, data if data is not None else model.plan)
+    if model.tables.policies:
+        fixed.policies_of(model)
+    fixed.shortfalls_of(model.tables.demand)
+
+
 def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timings: dict) -> PlanResult:
     """Tables of the plan from the solution loaded in ``model``."""
     s = data.settings
-    buy = result.values["Buy"]
-    op = purchases(model, buy)
-    q = op["quantity"].to_numpy()
-    bought = op.loc[q > TOL].copy()
-    bought["spend"] = bought["quantity"] * bought["price"]
-    for metric in ("co2e", "water", "waste"):
-        bought[f"{metric}_total"] = bought["quantity"] * bought[metric]
+    tb = model.tables
+    f = _fixed(model, data)
+    q = quantities(model, result.values["Buy"])
+    bought = _Bought.of(tb.op, q)
 
     shortfall = _series(result.values.get("Shortfall"))
-    demand = model.tables.demand.copy()
-    keys = pd.MultiIndex.from_arrays([demand["material"], demand["period"].astype(int)])
-    demand["shortfall"] = shortfall.reindex(keys, fill_value=0.0).to_numpy(dtype=float)
-    stock = stock_table(model, result.values, op, demand) if len(model.tables.stock) else None
-    kpis = _kpis(bought, demand, data, stock)
+    demand = tb.demand.copy()
+    demand["shortfall"] = shortfall.reindex(f.demand_keys, fill_value=0.0).to_numpy(dtype=float)
+    stock = stock_table(model, result.values, q, demand, f) if len(tb.stock) else None
+    kpis = _kpis(bought, demand, f, stock)
     violation = _series(result.values.get("Violation"))
-    pol = policy_results(model, buy, violation, result.shadow_prices)
-    costs = cost_table(model).drop(columns="name").rename(columns={"label": "component"})
-    costs.loc[len(costs)] = ["Total", costs["discounted"].sum(), costs["undiscounted"].sum()]
+    pol = policy_results(model, result.values["Buy"], violation, result.shadow_prices)
+    table = cost_table(model)
+    # the components, then their total (as Series.sum adds them)
+    costs = pd.DataFrame({"component": [*table["label"], "Total"],
+                          "discounted": [*table["discounted"], table["discounted"].sum()],
+                          "undiscounted": [*table["undiscounted"], table["undiscounted"].sum()]})
 
     proven = result.status == "optimal"
     v = result.max_violation
@@ -235,11 +249,12 @@ def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timi
                         f"(objective {result.objective:,.0f}, bound {result.bound:,.0f})")
     if v and v.amount > 1e-5:
         warnings.append(f"largest constraint violation {v.amount:.3g} at {v.where}")
-    plan = PlanResult(facts=fact_list, costs=costs, kpis=kpis, purchases=_purchases_table(bought),
-                      policies=_policies_table(pol, s), investments=_investments(result, data),
-                      shortfalls=_shortfalls(demand, s), supply=bought[["material", "period", "bloc", "country", "quantity"]],
+    supply = tb.op[["material", "period", "bloc", "country"]].take(bought.rows).assign(quantity=bought.quantity)
+    plan = PlanResult(facts=fact_list, costs=costs, kpis=kpis, purchases=_purchases_table(tb.op, bought, f),
+                      policies=_policies_table(pol, f.policies_of(model) if len(pol) else None),
+                      investments=_investments(result, data), shortfalls=_shortfalls(demand, s, f), supply=supply,
                       proven_optimal=proven, warnings=warnings, stock=stock,
-                      extra_sheets=[("Commitments", commitments_table(model, result.values))])
+                      extra_sheets=[("Commitments", commitments_table(model, result.values, f))])
     return plan
 
 
@@ -264,19 +279,136 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     return part / np.where(whole > TOL, whole, np.nan)
 
 
-def stock_table(model, values: dict[str, pd.Series], op: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+@dataclass
+class _Bought:
+    """What a plan buys: op's rows bought (more than TOL), in op's order, with their quantity,
+    spend (quantity × price) and metric totals (quantity × the offer's co2e, water, waste)."""
+
+    rows: np.ndarray
+    quantity: np.ndarray
+    spend: np.ndarray
+    co2e: np.ndarray
+    water: np.ndarray
+    waste: np.ndarray
+
+    @classmethod
+    def of(cls, op: pd.DataFrame, q: np.ndarray) -> _Bought:
+        rows = np.flatnonzero(q > TOL)
+        qb = q[rows]
+        return cls(rows, qb, *(qb * op[c].to_numpy()[rows] for c in ("price", "co2e", "water", "waste")))
+
+
+class _Fixed:
+    """What :func:`extract` reads of the model and its plan data alone, worked out once per model
+    (kept in the model's ``tables.results``), so that extraction itself reads only the solution.
+
+    data        the plan data it is of
+    materials   the KPI rows' materials (the data's, then '(all)'); periods: op's and the demand's, sorted
+    material    each op row's place in ``materials`` (-1: none); rank: in sorted order (the Purchases sheet's)
+    period      each op row's place in ``periods``
+    source      each op row's source, numbered (of ``sources``); country: its country, numbered in
+                sorted order (the order of the HHI sums; of ``countries``); -1: none
+    selects     per SHARES metric: which op rows it counts (models.metrics.Metric.selects)
+    demand_key  each demand row's KPI key (see _kpis), then its '(all)' key; demand_keys: the demand
+                rows' (material, period), the index to read Shortfall values by
+    stock_of    each op row's row of the Stock table (-1: none); stock_at: each KPI key's
+    build_keys  the Build options' (source, period): the index to read their build costs by
+    policies    the Policies sheet's fixed columns (:func:`_fixed_policies`), once the policies are read
+    no_shortfalls  the Shortfalls sheet when nothing falls short (:meth:`shortfalls_of`), once made
+    """
+
+    def __init__(self, model, data: PlanData):
+        self.data = data
+        tb = model.tables
+        op, demand = tb.op, tb.demand
+        self.materials = pd.Index([*data.materials.index, ALL])
+        codes = {c: op_codes(model, c) for c in ("material", "source", "country", *{m.field for m in SHARES})}
+        code, values = codes["material"]
+        self.material = np.append(self.materials.get_indexer(values), -1)[code]
+        self.rank = np.append(pd.factorize(values, sort=True)[0], -1)[code]
+        op_period = op["period"].to_numpy(dtype=np.int64)
+        self.periods = np.unique(np.r_[_distinct(op_period), demand["period"].to_numpy(dtype=np.int64)])
+        self.period = np.searchsorted(self.periods, op_period)
+        self.source, self.sources = codes["source"][0], max(len(codes["source"][1]), 1)
+        code, values = codes["country"]
+        self.countries = max(len(values), 1)
+        self.country = np.append(pd.factorize(values, sort=True)[0], -1)[code]
+        # a metric's selection of each distinct value, as it selects rows
+        self.selects = {}
+        for m in SHARES:
+            code, values = codes[m.field]
+            self.selects[m.name] = np.append(m.selects(pd.DataFrame({m.field: values})), False)[code]
+        self.demand_key = self.keys(demand["material"], demand["period"])
+        self.demand_keys = pd.MultiIndex.from_arrays([demand["material"], demand["period"].astype(int)])
+        self.stock_of = self.stock_at = None
+        if len(tb.stock):
+            st = tb.stock
+            at = self.materials.get_indexer(st["material"])
+            p = np.clip(np.searchsorted(self.periods, st["period"].to_numpy(dtype=np.int64)), 0, len(self.periods) - 1)
+            known = (at >= 0) & (self.periods[p] == st["period"].to_numpy(dtype=np.int64))
+            self.stock_at = np.full(len(self.materials) * len(self.periods), -1, dtype=np.int64)
+            self.stock_at[(at * len(self.periods) + p)[known]] = np.flatnonzero(known)
+            key = self.material * len(self.periods) + self.period
+            self.stock_of = np.where(self.material >= 0, self.stock_at[np.where(self.material >= 0, key, 0)], -1)
+        self.build_keys = pd.MultiIndex.from_frame(tb.builds[["source", "period"]]) if len(tb.builds) else None
+        self.policies = self.no_shortfalls = None
+
+    def keys(self, material: pd.Series, period: pd.Series) -> np.ndarray:
+        """Each row's KPI key (its material's, then its period's '(all)' key; see _kpis); negative
+        where the material is not one of ``materials``."""
+        at = self.materials.get_indexer(material)
+        p = np.searchsorted(self.periods, period.to_numpy(dtype=np.int64))
+        return np.r_[at * len(self.periods) + p, (len(self.materials) - 1) * len(self.periods) + p]
+
+    def shortfalls_of(self, demand: pd.DataFrame) -> pd.DataFrame:
+        """The Shortfalls sheet when nothing falls short: empty, the same every time (see _shortfalls)."""
+        if self.no_shortfalls is None:
+            none = demand.assign(shortfall=np.zeros(len(demand)))  # (a column as extract adds it)
+            self.no_shortfalls = _shortfall_table(none[np.zeros(len(demand), dtype=bool)])
+        return self.no_shortfalls
+
+    def policies_of(self, model) -> tuple[pd.DataFrame, pd.api.extensions.ExtensionArray]:
+        """The Policies sheet's columns that do not depend on the solution (see _fixed_policies)."""
+        if self.policies is None:
+            self.policies = _fixed_policies(policy_fields(model), self.data.settings)
+        return self.policies
+
+
+def _fixed(model, data: PlanData) -> _Fixed:
+    got = model.tables.results.get(__name__)
+    if got is None or got.data is not data:
+        got = model.tables.results[__name__] = _Fixed(model, data)
+    return got
+
+
+def _distinct(x: np.ndarray) -> np.ndarray:
+    """The distinct values of ``x`` (small integers, such as periods)."""
+    if not len(x):
+        return x
+    lo = int(x.min())
+    if int(x.max()) - lo > 4 * len(x) + 1000:
+        return np.unique(x)
+    return np.flatnonzero(np.bincount(x - lo)) + lo
+
+
+def stock_table(model, values: dict[str, pd.Series], q: np.ndarray, demand: pd.DataFrame, f: _Fixed) -> pd.DataFrame:
     """The Stock sheet: per stocked material and period, stock in and out, against the reserve.
 
     opening + bought = supplied + disposed + closing; ``drawn`` = max(opening - closing, 0) is what
     the period took from stock; ``reserve_months`` = closing stock in months of the next period's
     demand (the last period: its own), periods being years; blank where that demand is 0.
+    ``q``: the purchases in op's order (models.sourcing.quantities).
     """
     st = model.tables.stock
     keys = pd.MultiIndex.from_arrays([st["material"], st["period"].astype(int)])
     closing = _series(values.get("Stock")).reindex(keys).fillna(0.0).to_numpy(dtype=float)
     first = ~np.isnan(st["opening"].to_numpy(dtype=float))
     opening = np.where(first, st["opening"].to_numpy(dtype=float), np.r_[0.0, closing[:-1]])
-    bought = op.groupby(["material", "period"])["quantity"].sum().reindex(keys).fillna(0.0).to_numpy()
+    # each stocked material-period's purchases (a grouped sum of op's rows by material and period)
+    stocked = f.stock_of >= 0
+    at, sums = _grouped_sums(q[stocked], f.stock_of[stocked])
+    bought = np.zeros(len(st))
+    bought[at] = sums
     short = demand.set_index(["material", "period"])["shortfall"].reindex(keys).fillna(0.0).to_numpy()
     supplied = st["demand"].to_numpy(dtype=float) - short
     nxt = st["ahead"].to_numpy(dtype=float)
@@ -298,7 +430,7 @@ def stock_table(model, values: dict[str, pd.Series], op: pd.DataFrame, demand: p
 COMMITMENT_COLUMNS = ("commitment", "source", "material", "period", "min_order", "contract_cost", "build_cost")
 
 
-def commitments_table(model, values: dict[str, pd.Series]) -> pd.DataFrame:
+def commitments_table(model, values: dict[str, pd.Series], f: _Fixed | None = None) -> pd.DataFrame:
     """What the plan commits to before supply is known: candidate builds, and offers in use.
 
     A contract is an offer with a minimum order or a contract cost; ``contract`` rows are those in
@@ -311,18 +443,27 @@ def commitments_table(model, values: dict[str, pd.Series]) -> pd.DataFrame:
     has_use = np.flatnonzero(tb.op["has_use"].to_numpy())
     # the Use variable is indexed by these rows in this order (models.sourcing._declare)
     assert len(use) == len(has_use), (len(use), len(has_use))
-    chosen = tb.op.iloc[has_use[(use.to_numpy(dtype=float) > 0.5) & tb.op["contract"].to_numpy()[has_use]]]
+    rows = has_use[(use.to_numpy(dtype=float) > 0.5) & tb.op["contract"].to_numpy()[has_use]]
+    chosen = {c: _taken(tb.op[c], rows) for c in ("source", "material", "period", "min_order", "contract_cost")}
     contracts = pd.DataFrame({"commitment": "contract", "source": chosen["source"], "material": chosen["material"],
                               "period": chosen["period"].astype(int), "min_order": chosen["min_order"],
                               "contract_cost": chosen["contract_cost"], "build_cost": np.nan})
     build = _series(values.get("Build"))
     built = build[build > 0.5]
-    b = tb.builds.set_index(["source", "period"]).reindex(built.index) if len(built) else tb.builds.iloc[:0]
+    if len(built):  # each option's build cost, found by its (source, period)
+        keys = f.build_keys if f is not None else pd.MultiIndex.from_frame(tb.builds[["source", "period"]])
+        at = keys.get_indexer(built.index)
+        cost = np.where(at >= 0, tb.builds["build_cost"].to_numpy(dtype=float)[at], np.nan)
     builds = pd.DataFrame({"commitment": "build", "source": [k[0] for k in built.index], "material": None,
                            "period": [int(k[1]) for k in built.index], "min_order": np.nan, "contract_cost": np.nan,
-                           "build_cost": b["build_cost"].to_numpy(dtype=float) if len(built) else []})
-    out = pd.concat([builds, contracts], ignore_index=True) if len(builds) or len(contracts) else builds
-    return out[list(COMMITMENT_COLUMNS)].reset_index(drop=True)
+                           "build_cost": cost if len(built) else []})
+    # (both in COMMITMENT_COLUMNS' order, numbered from 0)
+    return pd.concat([builds, contracts], ignore_index=True) if len(builds) or len(contracts) else builds
+
+
+def _taken(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``column`` at the positions ``rows``, of its dtype (no type inferred), numbered from 0."""
+    return pd.Series(column.array.take(rows), dtype=column.dtype, copy=False)
 
 
 def _clean(x: np.ndarray) -> np.ndarray:
@@ -334,7 +475,7 @@ ALL = "(all)"  # all materials together: the KPI rows of a period, a policy over
 SUMS = ["bought", "spend", *(m.name for m in SHARES), "co2e", "water", "waste"]  # KPIs that add up over purchases
 
 
-def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData, stock: pd.DataFrame | None = None) -> pd.DataFrame:
+def _kpis(bought: _Bought, demand: pd.DataFrame, f: _Fixed, stock: pd.DataFrame | None = None) -> pd.DataFrame:
     """KPIs per material and period, then per period over all materials (material '(all)').
 
     The shares (FEOC, domestic, allied, recycled) are those the frontier optimises (models.metrics.METRICS).
@@ -343,74 +484,98 @@ def _kpis(bought: pd.DataFrame, demand: pd.DataFrame, data: PlanData, stock: pd.
 
     Each row of the table is one integer key, ascending in the table's order (materials as
     listed, then '(all)'; periods ascending). Every purchase and demand counts twice, under
-    its material's key and under its period's '(all)' key, so that each KPI is one grouped sum.
+    its material's key and under its period's '(all)' key, so that each KPI is one grouped sum
+    (pandas': compensated, in row order). The purchases' and the demand's sums are one grouped
+    sum, each column blank (NaN, skipped) in the other's rows: a key without purchases sums to 0.
     """
-    materials = pd.Index([*data.materials.index, ALL])
-    periods = np.unique(np.r_[bought["period"].to_numpy(dtype=np.int64), demand["period"].to_numpy(dtype=np.int64)])
-
-    def keys(frame: pd.DataFrame) -> np.ndarray:  # each row's material key, then its '(all)' key
-        material = materials.get_indexer(frame["material"])
-        assert (material >= 0).all()  # every material bought or demanded is one of data.materials
-        period = np.searchsorted(periods, frame["period"].to_numpy(dtype=np.int64))
-        return np.r_[material * len(periods) + period, (len(materials) - 1) * len(periods) + period]
-
-    def twice(column: pd.Series | np.ndarray) -> np.ndarray:
-        return np.tile(np.asarray(column), 2)
-
-    q = bought["quantity"].to_numpy()
-    b = pd.DataFrame({
-        "bought": twice(q), "spend": twice(bought["spend"]),
-        **{m.name: twice(np.where(m.selects(bought), q, np.nan)) for m in SHARES},  # NaN outside the share: sums skip it
-        "co2e": twice(bought["co2e_total"]), "water": twice(bought["water_total"]), "waste": twice(bought["waste_total"]),
-        "source": twice(bought["source"]),
-    })
-    key = keys(bought)
-    g = b.groupby(key)
-    k = g[SUMS].sum()
-    k["sources_in_use"] = g["source"].nunique()
-    by_country = b["bought"].groupby([key, twice(bought["country"])]).sum()
-    share = by_country / by_country.groupby(level=0).transform("sum")
-    k["hhi"] = (share * 100).pow(2).groupby(level=0).sum()
-    d = pd.DataFrame({"demand": twice(demand["quantity"]), "shortfall": twice(demand["shortfall"])})
-    d = d.groupby(keys(demand)).sum()
-    rows = k.index.union(d.index)
-    hhi = k["hhi"].reindex(rows).to_numpy()  # blank where nothing was bought
-    k, d = k.reindex(rows, fill_value=0.0), d.reindex(rows, fill_value=0.0)
-    row = rows.to_numpy()
-    total = k["bought"].to_numpy()
+    rows, q = bought.rows, bought.quantity
+    n, nd, periods = len(rows), len(demand), len(f.periods)
+    # every material bought or demanded is one of data.materials
+    assert (f.material[rows] >= 0).all() and (f.demand_key >= 0).all()
+    key = np.r_[f.material[rows] * periods + f.period[rows], (len(f.materials) - 1) * periods + f.period[rows]]
+    columns = [q, bought.spend,
+               *(np.where(f.selects[m.name][rows], q, np.nan) for m in SHARES),  # NaN outside the share
+               bought.co2e, bought.water, bought.waste]
+    x = np.full((2 * (n + nd), len(columns) + 2), np.nan, order="F")  # (a column at a time)
+    for j, c in enumerate(columns):
+        x[:2 * n, j] = np.tile(c, 2)
+    x[2 * n:, -2] = np.tile(demand["quantity"].to_numpy(dtype=float), 2)
+    x[2 * n:, -1] = np.tile(demand["shortfall"].to_numpy(dtype=float), 2)
+    row, sums = _grouped_sums(x, np.r_[key, f.demand_key])
+    k = dict(zip([*SUMS, "demand", "shortfall"], sums.T))
+    # sources in use: the distinct (key, source) pairs of each key
+    source = np.tile(f.source[rows], 2)
+    pairs = key[source >= 0] * f.sources + source[source >= 0]
+    if len(f.materials) * periods * f.sources <= 1 << 24:  # a table of every pair: marked, then counted
+        seen = np.zeros(len(f.materials) * periods * f.sources, dtype=bool)
+        seen[pairs] = True
+        in_use = seen.reshape(-1, f.sources).sum(axis=1)[row]
+    else:
+        pairs = np.sort(pairs)
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+        in_use = np.bincount(np.searchsorted(row, pairs // f.sources), minlength=len(row))
+    # HHI: the squared shares (in %) of each country's purchases, as grouped sums of grouped sums
+    country = np.tile(f.country[rows], 2)
+    known = country >= 0
+    pair, by_country = _grouped_sums(np.tile(q, 2)[known], key[known] * f.countries + country[known])
+    of = pair // f.countries  # (ascending)
+    at, whole = _grouped_sums(by_country, of)
+    at, squares = _grouped_sums((by_country / whole[np.searchsorted(at, of)] * 100) ** 2, of)
+    hhi = np.full(len(row), np.nan)  # blank where nothing was bought
+    hhi[np.searchsorted(row, at)] = squares
+    total = k["bought"]
     out = pd.DataFrame({
-        "material": materials[row // len(periods)], "period": periods[row % len(periods)],
-        "demand": d["demand"].to_numpy(), "bought": total, "shortfall": d["shortfall"].to_numpy(),
-        "spend": k["spend"].to_numpy(),
-        **{m.name: _share(k[m.name].to_numpy(), total) for m in SHARES},
-        "hhi": hhi, "sources_in_use": k["sources_in_use"].astype(int).to_numpy(),
-        "co2e": k["co2e"].to_numpy(), "water": k["water"].to_numpy(), "waste": k["waste"].to_numpy(),
+        "material": f.materials[row // periods], "period": f.periods[row % periods],
+        "demand": k["demand"], "bought": total, "shortfall": k["shortfall"], "spend": k["spend"],
+        **{m.name: _share(k[m.name], total) for m in SHARES},
+        "hhi": hhi, "sources_in_use": in_use.astype(int),
+        "co2e": k["co2e"], "water": k["water"], "waste": k["waste"],
     })
     if stock is not None:
-        s = stock.set_index(["material", "period"])
-        at = pd.MultiIndex.from_arrays([out["material"], out["period"]])
-        out["stock"] = s["closing"].reindex(at).to_numpy()
-        out["reserve_months"] = s["reserve_months"].reindex(at).to_numpy()
+        at = f.stock_at[row]
+        out["stock"] = np.where(at >= 0, stock["closing"].to_numpy(dtype=float)[at], np.nan)
+        out["reserve_months"] = np.where(at >= 0, stock["reserve_months"].to_numpy(dtype=float)[at], np.nan)
     return out
 
 
-def _purchases_table(b: pd.DataFrame) -> pd.DataFrame:
-    t = pd.DataFrame({
-        "period": b["period"].astype(int), "material": b["material"], "source": b["source"], "country": b["country"],
-        "bloc": b["bloc"], "kind": b["kind"], "owner": b["owner"], "quantity": b["quantity"], "unit_cost": b["unit_cost"],
-        "tariff": b["tariff"], "spend": b["spend"], "co2e": b["co2e_total"], "water": b["water_total"],
-        "waste": b["waste_total"],
-    })
-    return t.sort_values(["period", "material", "quantity"], ascending=[True, True, False]).reset_index(drop=True)
+def _grouped_sums(x: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys, ascending, and the sum of ``x`` (a vector, or a matrix's columns) per key:
+    pandas' grouped sum (compensated, in row order, NaN skipped: 0 where all are NaN)."""
+    if not len(key):
+        return np.zeros(0, dtype=np.int64), np.zeros((0, *x.shape[1:]))
+    s = (pd.DataFrame(x, copy=False) if x.ndim == 2 else pd.Series(x, copy=False)).groupby(key, sort=False).sum()
+    keys = s.index.to_numpy()
+    order = np.argsort(keys)  # (sorting the few sums, not the keys of every row)
+    return keys[order], s.to_numpy()[order]
 
 
+def _purchases_table(op: pd.DataFrame, b: _Bought, f: _Fixed) -> pd.DataFrame:
+    """The purchases by period, material (both ascending) and quantity (descending; ties in op's order)."""
+    order = np.lexsort((-b.quantity, f.rank[b.rows], f.period[b.rows]))
+    at = b.rows[order]
+
+    def column(name: str) -> pd.Series:
+        return _taken(op[name], at)
+
+    return pd.DataFrame({
+        "period": op["period"].to_numpy()[at].astype(int), "material": column("material"), "source": column("source"),
+        "country": column("country"), "bloc": column("bloc"), "kind": column("kind"), "owner": column("owner"),
+        "quantity": b.quantity[order], "unit_cost": column("unit_cost"), "tariff": column("tariff"),
+        "spend": b.spend[order], "co2e": b.co2e[order], "water": b.water[order], "waste": b.waste[order],
+    }, copy=False)  # (every column made here)
+
+
+POLICY_COLUMNS = ["policy", "instance", "rule", "material", "period", "selection", "metric", "limit", "achieved",
+                  "slack", "binding", "enforcement", "violation", "penalty_cost", "shadow_price", "shadow_price_unit",
+                  "policies_row"]
 RULE_KIND = {**dict.fromkeys(SHARE_RULES, "share"), **dict.fromkeys(COUNT_RULES, "count"),
              **dict.fromkeys(TOTAL_RULES, "total")}  # as models.policies.PolicyInstance.kind
 
 
-def _policies_table(pol: pd.DataFrame, s) -> pd.DataFrame:
-    if pol.empty:
-        return pd.DataFrame(columns=["policy", "instance", "rule", "material", "period", "selection", "limit", "achieved"])
+def _fixed_policies(pol: pd.DataFrame, s) -> tuple[pd.DataFrame, pd.api.extensions.ExtensionArray]:
+    """The Policies sheet's columns that do not depend on the solution, from policy_results' fixed
+    ones (models.sourcing.policy_fields); and the binding column's two values, no and yes, typed as
+    pandas types that column."""
     unit = {"share": f"{s.currency} per percentage point", "count": "n/a (integer rule)"}
     metric_unit = {"quantity": s.quantity_unit, "spend": s.currency, "co2e": "t CO2e", "water": "m3", "waste": "t",
                    "risk": f"risk point × {s.quantity_unit}"}
@@ -418,24 +583,41 @@ def _policies_table(pol: pd.DataFrame, s) -> pd.DataFrame:
     total = (kind == "total").to_numpy()
     units = kind.map(unit).to_numpy()  # a total's unit is its metric's
     units[total] = [f"{s.currency} per {metric_unit.get(m, m)}" for m in pol["metric"].to_numpy()[total]]
-    return pd.DataFrame({
+    fixed = pd.DataFrame({
         "policy": pol["policy"], "instance": pol["instance"], "rule": pol["rule"],
         "material": pol["material"].fillna(ALL), "period": pol["period"].astype(str),
-        "selection": pol["selection"], "metric": np.where(total, pol["metric"], ""),
-        "limit": pol["limit"], "achieved": pol["achieved"], "slack": pol["slack"], "binding": np.where(pol["binding"], "yes", "no"),
-        "enforcement": np.where(pol["soft"], "soft", "hard"), "violation": pol["violation"], "penalty_cost": pol["penalty"],
-        "shadow_price": pol["shadow_price"],
-        "shadow_price_unit": units.tolist(),
+        "selection": pol["selection"], "metric": np.where(total, pol["metric"], ""), "limit": pol["limit"],
+        "enforcement": np.where(pol["soft"], "soft", "hard"), "shadow_price_unit": units.tolist(),
         "policies_row": pol["row"],
     })
+    return fixed, pd.DataFrame({"binding": np.array(["no", "yes"])})["binding"].array
+
+
+def _policies_table(pol: pd.DataFrame, fixed: tuple | None) -> pd.DataFrame:
+    """The Policies sheet: policy_results' columns for reading; the fixed ones from ``fixed`` (_fixed_policies)."""
+    if pol.empty:
+        return pd.DataFrame(columns=["policy", "instance", "rule", "material", "period", "selection", "limit", "achieved"])
+    c, yes_no = fixed
+    solved = pd.DataFrame({
+        "achieved": pol["achieved"], "slack": pol["slack"],
+        "binding": pd.Series(yes_no.take(pol["binding"].to_numpy().astype(np.intp)), dtype=yes_no.dtype, copy=False),
+        "violation": pol["violation"], "penalty_cost": pol["penalty"], "shadow_price": pol["shadow_price"],
+    })
+    return pd.concat([c, solved], axis=1)[POLICY_COLUMNS]  # the fixed columns joined, not copied
 
 
 def _investments(result, data: PlanData) -> pd.DataFrame:
     build = _series(result.values.get("Build"))
     built = build[build > 0.5]
+    at = data.sources.index.get_indexer([source for source, _ in built.index])
+    if (at < 0).any():
+        raise KeyError(built.index[at < 0][0][0])
+    # each built source's fields (the values as a row of data.sources holds them)
+    fields = {c: data.sources[c].to_numpy()[at]
+              for c in ("name", "country", "kind", "lead_time", "build_cost", "capacity")}
     rows = []
-    for (source, period) in built.index:
-        src = data.sources.loc[source]
+    for i, (source, period) in enumerate(built.index):
+        src = {c: v[i] for c, v in fields.items()}
         rows.append({"source": source, "name": src["name"], "country": src["country"], "kind": src["kind"],
                      "build_period": int(period), "first_supply": int(period) + int(src["lead_time"]),
                      "build_cost": float(src["build_cost"]), "discounted": float(src["build_cost"]) * data.discount(int(period)),
@@ -444,8 +626,14 @@ def _investments(result, data: PlanData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def _shortfalls(demand: pd.DataFrame, s) -> pd.DataFrame:
-    d = demand[demand["shortfall"] > TOL]
+def _shortfalls(demand: pd.DataFrame, s, f: _Fixed | None = None) -> pd.DataFrame:
+    short = demand["shortfall"].to_numpy() > TOL
+    if f is not None and not short.any():  # no shortfall: an empty table, the same every time
+        return f.shortfalls_of(demand).copy()
+    return _shortfall_table(demand[short])
+
+
+def _shortfall_table(d: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "material": d["material"], "period": d["period"].astype(int), "demand": d["quantity"],
         "supplied": d["quantity"] - d["shortfall"], "shortfall": d["shortfall"],
