@@ -17,6 +17,7 @@ import pytest
 import scipy.sparse as sp
 
 from models import build_model
+from models.sourcing import build_matrix
 from planner import numerics, solver
 from planner.example import example_rows
 from planner.reader import rows_to_book
@@ -105,6 +106,19 @@ def test_scaling_brings_every_coefficient_near_one(small_rows):
     x = np.arange(1.0, len(s.col) + 1)
     assert np.array_equal(s.from_solver(s.to_solver(x)), x)
     assert not s.wide
+
+
+def test_the_lp_relaxation_is_scaled_as_the_mip(small_rows):
+    """The relaxation is the MIP's scaled model without integrality: integer columns unscaled."""
+    model = build_matrix(plan_from_rows(in_units(small_rows, 1e-6, 1e-6)))  # units that need scaling
+    mip = solver.solve(model, mip_gap=0, duals=False, load=False)
+    lp = solver.solve(model, duals=False, load=False, relax_integrality=True)
+    integer = model.form.integer
+    assert integer.any() and not np.all(mip.scaling.col == 1)
+    assert np.array_equal(lp.scaling.col, mip.scaling.col) and np.array_equal(lp.scaling.row, mip.scaling.row)
+    assert lp.scaling.obj == mip.scaling.obj and np.all(lp.scaling.col[integer] == 1)
+    assert mip.status == lp.status == "optimal" and lp.objective <= mip.objective * (1 + 1e-9)
+    assert np.array_equal(model.form.integer, integer)  # the model keeps its integrality
 
 
 def test_one_absurd_value_does_not_drag_the_whole_model(small_rows):
