@@ -525,6 +525,11 @@ def new_workbook(first_sheet: str) -> tuple[Workbook, Worksheet]:
     return wb, ws
 
 
+# zlib level 3, not the default 6: on the L plan (17 MB of XML) 0.11 s rather than 0.22 s, for a
+# file 13% larger (2.1 rather than 1.9 MB); level 1 saves no more time and adds twice the size.
+ZIP_LEVEL = 3
+
+
 def workbook_bytes(wb: Workbook) -> bytes:
     """Serialise a workbook reproducibly.
 
@@ -547,7 +552,7 @@ def workbook_bytes(wb: Workbook) -> bytes:
             member = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o600 << 16
-            dst.writestr(member, data)
+            dst.writestr(member, data, compresslevel=ZIP_LEVEL)
     return out.getvalue()
 
 
