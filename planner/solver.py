@@ -20,6 +20,7 @@ HiGHS's own console output is always off; progress goes to the caller's callback
 from __future__ import annotations
 
 import atexit
+import ctypes
 import dataclasses
 import math
 import os
@@ -147,7 +148,45 @@ class SolveResult:
 
 
 def highs_version() -> str:
-    return highspy.Highs().version()
+    return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+
+
+_BANNER_SHOWN = False  # whether this process has made a Highs yet (see new_highs)
+
+
+def new_highs() -> highspy.Highs:
+    """A Highs with its console output off.
+
+    HiGHS 1.16 writes its banner ("Running HiGHS …") to the process's stdout when the first Highs
+    is made, before any option can turn output off. stdout carries the planner's results (and
+    ``--json``'s last line), so that one write goes to the null device: the descriptor is
+    swapped for the construction, and C's buffer flushed before it is put back. The plan names
+    the HiGHS version instead.
+    """
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        _BANNER_SHOWN = True
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+            h = highspy.Highs()
+            _flush_c_stdout()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _flush_c_stdout() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, TypeError, AttributeError):  # no C library to look up (Windows): HiGHS flushed its own line
+        pass
 
 
 def compile_model(model: pyo.Block | MatrixModel) -> Compiled:
@@ -168,8 +207,7 @@ def _highs(c: Compiled, time_limit_s, mip_gap, threads, relax_integrality: bool 
     the MIP would get, and a 0–1 bound needs no scaling anyway (on L, 18 conjugate-gradient
     steps rather than 32: 37 ms rather than 54).
     """
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     if time_limit_s is not None:
         h.setOptionValue("time_limit", float(time_limit_s) - time_margin(time_limit_s))
     if mip_gap is not None:

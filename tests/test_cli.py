@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -42,3 +44,19 @@ def test_validate_lists_every_problem_with_json(tmp_path, small_rows):
 def test_usage_errors_exit_2(tmp_path):
     assert run("validate").exit_code == 2
     assert run("frobnicate").exit_code == 2
+
+
+def test_solve_stdout_holds_only_results(tmp_path, small_rows):
+    """stdout is for results: HiGHS (1.16) writes a banner there when a process makes its first
+    Highs, before any option can silence it; the planner keeps it out. A real process, since
+    CliRunner sees only what Python writes, not what the solver's C code writes to the descriptor."""
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    out = subprocess.run([sys.executable, "-c", "from planner.cli import main; main()", "solve", str(path),
+                          "-o", str(tmp_path / "plan.xlsx"), "--json", "--quiet"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("Small: optimal"), lines[:3]
+    assert not any("Running HiGHS" in line or "Copyright" in line for line in lines)
+    assert json.loads(lines[-1])["status"] == "optimal"
+    assert out.stderr == ""  # --quiet: nothing on stderr either
