@@ -40,10 +40,19 @@ def run(*args):
 
 
 def child(code: str, *args, **popen) -> subprocess.Popen:
-    """A Python child running ``code`` (then the planner command with ``args``), from the repository root."""
+    """A Python child running ``code`` (then the planner command with ``args``), from the repository root.
+
+    Ctrl-C reaches it as at a terminal even when the tests run as a background job, whose children
+    start with SIGINT ignored (Python then installs no handler, and a SIGINT sent is lost)."""
     script = code + "\nfrom planner.cli import main\nmain(sys.argv[1:])\n"
+    also = popen.pop("preexec_fn", None)
+
+    def preexec() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if also is not None:
+            also()
     return subprocess.Popen([sys.executable, "-c", "import sys\n" + script, *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+                            preexec_fn=preexec, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def wait_for(proc: subprocess.Popen, marker: str, timeout: float = 120) -> list[str]:
