@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,6 +95,44 @@ def label(name: str, key) -> str:
     return f"{name}[{','.join(str(p) for p in parts)}]"
 
 
+class Keys(Sequence):
+    """Keys made when first read: ``make()`` gives them as a list, of the length given now.
+
+    The rows and columns of a :class:`MatrixModel` are named by keys that only diagnostics and
+    reports read (a row's name, the index of a variable's values); HiGHS needs none of them, so
+    they are made after it has started (or never). Equal to any sequence of the same keys."""
+
+    __slots__ = ("_n", "_make", "_list")
+
+    def __init__(self, n: int, make):
+        self._n, self._make, self._list = int(n), make, None
+
+    def _keys(self) -> list:
+        if self._list is None:
+            self._list = self._make()
+            self._make = None
+            if len(self._list) != self._n:
+                raise ValueError(f"{len(self._list)} keys made where {self._n} were announced")
+        return self._list
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        return self._keys()[i]
+
+    def __iter__(self):
+        return iter(self._keys())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(other) == self._n and self._keys() == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Keys({self._keys()!r})"
+
+
 class Columns:
     """One variable family: its keys, in order, and their column numbers ``first, first + 1, …``.
 
@@ -102,7 +141,7 @@ class Columns:
     the keys' fields as arrays (the i-th array holds every key's i-th element): the solution's
     index is then built from them, several times faster than from the tuples."""
 
-    def __init__(self, name: str, keys: list, first: int, arrays: list | None = None):
+    def __init__(self, name: str, keys: Sequence, first: int, arrays: list | None = None):
         self.name, self._keys, self.first, self.arrays = name, keys, first, arrays
         self._at: dict | None = None
 
@@ -123,7 +162,7 @@ class Columns:
     def __iter__(self):
         return iter(self._keys)
 
-    def keys(self) -> list:
+    def keys(self) -> Sequence:
         return self._keys
 
     def values(self) -> range:
@@ -191,9 +230,9 @@ class MatrixModel:
 
     def add_columns(self, name: str, keys: list, lower=0.0, upper=math.inf, integer: bool = False,
                     arrays: list | None = None) -> Columns:
-        """Columns for ``keys`` with bounds (a number or one per key; NaN or None: unbounded);
-        ``arrays``: the keys' fields as arrays (see :class:`Columns`)."""
-        cols = Columns(name, list(keys), self.num_col, arrays)
+        """Columns for ``keys`` (a list, or :class:`Keys`) with bounds (a number or one per key; NaN or
+        None: unbounded); ``arrays``: the keys' fields as arrays (see :class:`Columns`)."""
+        cols = Columns(name, keys if isinstance(keys, Keys) else list(keys), self.num_col, arrays)
         n = len(cols)
         lo = np.broadcast_to(np.asarray(lower if lower is not None else -math.inf, dtype=float), (n,))
         hi = np.broadcast_to(np.asarray(upper if upper is not None else math.inf, dtype=float), (n,))
@@ -240,7 +279,7 @@ class MatrixModel:
         self._lengths.append(lengths)
         self._row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
         self._row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
-        self.row_keys.append((RowBlock(name), self.num_row, list(index)))
+        self.row_keys.append((RowBlock(name), self.num_row, index if isinstance(index, Keys) else list(index)))
         self.num_row += n
 
     def finish(self, cost: np.ndarray, offset: float = 0.0) -> StandardForm:

@@ -23,10 +23,9 @@ Instances refer to purchases by their position in the model's offer-period table
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -60,11 +59,20 @@ class PolicyInstance:
 
     @property
     def is_max(self) -> bool:
-        return self.rule.startswith("max_")
+        return rule_is_max(self.rule)
 
     @property
     def kind(self) -> str:
-        return self.rule.split("_", 1)[1].replace("sources", "count")
+        return rule_kind(self.rule)
+
+
+def rule_is_max(rule: str) -> bool:
+    return rule.startswith("max_")
+
+
+def rule_kind(rule: str) -> str:
+    """share, count or total."""
+    return rule.split("_", 1)[1].replace("sources", "count")
 
 
 def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int, ...],
@@ -79,59 +87,113 @@ def expand_policies(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int
     ``offers``: op's offer columns once per offer, as (a table with one row per offer, each op
     row's row in it). The same instances; the columns are then coded per offer, not per purchase.
     """
-    return expand(policies, op, periods, offers).instances
+    return list(expand(policies, op, periods, offers).instances)
 
 
 @dataclass
 class Expansion:
-    """The instances of :func:`expand_policies` and, as arrays over them (in their order), what a
-    model reads of every instance.
+    """The instances of :func:`expand_policies` as arrays over them (in their order): what a model
+    reads of every instance, without an object per instance. The instances themselves and their
+    names are made when first read (:attr:`instances`, :attr:`names`): the model's rows need only
+    the arrays, and reports read the rest later.
 
-    names       their names
     row         the position in ``policies`` of each one's row; ``fields``: each row's fields as
                 its instances have them (policy, rule, metric, limit, soft, penalty, row; the
                 fields of a scope or selection None)
-    period      each one's period (an object array)
+    material    each one's material (None: all materials, totals only); period: its period (a
+                period or "horizon"); selection: its selection label (object arrays)
     pair        each share or count instance's (material, period), numbered: ``pairs[k]`` is
                 pair k's (material, period); -1 for totals
     members     every instance's members, one instance after the other: instance i's are
                 ``members[member_ptr[i]:member_ptr[i + 1]]`` (the pieces of a CSR matrix)
+    scope_of    each one's scope: ``scopes[scope_of[i]]`` (instances of one (material, period)
+                pair share one scope array)
     """
 
-    instances: list[PolicyInstance]
-    names: list[str]
     row: np.ndarray
     fields: list[dict]
+    material: np.ndarray
     period: np.ndarray
+    selection: np.ndarray
     pair: np.ndarray
     pairs: dict
     members: np.ndarray
     member_ptr: np.ndarray
+    scope_of: np.ndarray
+    scopes: list
+
+    def __len__(self) -> int:
+        return len(self.row)
 
     def of_rows(self, name: str, dtype) -> np.ndarray:
         """The field ``name`` of each instance's row, e.g. ``of_rows("limit", float)``."""
         return np.array([f[name] for f in self.fields], dtype=dtype)[self.row]
 
+    @functools.cached_property
+    def names(self) -> list[str]:
+        """Each instance's name, e.g. ``feoc-cap[NdPr, 2027, bloc=FEOC]``. Two rows of one policy may
+        cover the same purchases (one row for every material, another for Nd in 2030): both hold, so
+        each such instance's name also says its Policies row."""
+        policy = [f["policy"] for f in self.fields]
+        names = [f"{policy[r]}[{m if m is not None else 'all materials'}, {t}, {label}]"
+                 for r, m, t, label in zip(self.row.tolist(), self.material, self.period, self.selection)]
+        if len(set(names)) < len(names):
+            seen: dict[str, int] = {}
+            for name in names:
+                seen[name] = seen.get(name, 0) + 1
+            rows = [f["row"] for f in self.fields]
+            names = [f"{name} (row {rows[r]})" if seen[name] > 1 else name for name, r in zip(names, self.row.tolist())]
+        return names
+
+    @functools.cached_property
+    def instances(self) -> list[PolicyInstance]:
+        """One :class:`PolicyInstance` per instance, in order."""
+        bounds = self.member_ptr.tolist()
+        members = [self.members[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        fields = self.fields
+        dicts = [{**fields[r], "name": name, "material": m, "period": t, "selection": label, "members": part,
+                  "scope": self.scopes[k]}
+                 for r, name, m, t, label, part, k in zip(self.row.tolist(), self.names, self.material, self.period,
+                                                          self.selection, members, self.scope_of.tolist())]
+        out = list(map(object.__new__, repeat(PolicyInstance, len(dicts))))
+        deque(map(_set_fields, out, dicts), maxlen=0)
+        return out
+
+
+class Instances(Sequence):
+    """An :class:`Expansion`'s instances as a read-only list; the instances are made when one is
+    first read (its length is known before)."""
+
+    def __init__(self, expansion: Expansion):
+        self.expansion = expansion
+
+    def __len__(self) -> int:
+        return len(self.expansion)
+
+    def __getitem__(self, i):
+        return self.expansion.instances[i]
+
+    def __iter__(self):
+        return iter(self.expansion.instances)
+
 
 def expand(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int, ...],
            offers: tuple[pd.DataFrame, np.ndarray] | None = None) -> Expansion:
-    """:func:`expand_policies`, with the instances' fields a model reads as arrays (:class:`Expansion`)."""
-    empty = np.empty(0, dtype=np.int64)
+    """:func:`expand_policies` as arrays (:class:`Expansion`): each Policies row's instances are cut
+    from op's columns coded once, all of a row's at a time (share and count rows over every
+    (material, period) pair they cover at once)."""
+    pieces = _Pieces()
     if policies.empty:
-        return Expansion([], [], empty, [], np.empty(0, dtype=object), empty, {}, empty, np.zeros(1, dtype=np.int64))
+        return pieces.expansion([], {}, [])
     # columns as integer codes once, so that each scope is cut by array indexing alone
     lookup = _Lookup(op, offers)
     material, period = lookup.coded("material", as_text=False), _Coded.of(op["period"])
     n_periods = len(period.values)
     lookup.pair = joint_key([(material.codes, len(material.values)), (period.codes, n_periods)])
     every = np.arange(len(op))
-    pairs = by_p = None  # made when a row first needs them
-    # each instance's fields as PolicyInstance(...) sets them, copied from its row's and its scope's; the
-    # instances are made at the end (a frozen dataclass's __init__ sets its 13 fields one by one: slower)
-    dicts: list[dict] = []
-    names: list[str] = []
-    sizes: list[int] = []
-    rows, group_pairs, group_periods, counts, joined, row_fields = [], [], [], [], [], []
+    by_p = None  # each period's purchases, made when a total first needs them
+    total_scopes: list[np.ndarray] = []  # the totals' scopes, numbered after the pairs' (a pair's number is its place)
+    row_fields = []
     columns = ("rule", "policy", "field", "terms", "material", "period", "metric", "limit", "soft", "penalty", "row")
     # the rows' cells as to_dict("records") gives them (Python values), without building the records
     cells = zip(*(map(maybe_box_native, policies[c].tolist()) for c in columns))
@@ -141,69 +203,65 @@ def expand(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int, ...],
             lookup.chosen(terms)
         elif field is not None:
             lookup.coded(field)
+        row_fields.append({"policy": policy, "rule": rule, "metric": metric if total else None, "limit": float(limit),
+                           "soft": bool(soft), "penalty": float(penalty) if soft else np.nan, "row": int(row)})
         if total:
             chosen = periods if pp is None else (HORIZON,) if pp == HORIZON else (pp,)
             if by_p is None and pp != HORIZON:
                 by_p = {period.values[k]: pos for k, pos in zip(*split_by(period.codes))}
             code = material.code.get(pm, -2)  # -2: a material no purchase has
-            groups = []
             for t in chosen:
-                pos = every if t == HORIZON else by_p.get(t, empty)
+                pos = every if t == HORIZON else by_p.get(t, np.empty(0, dtype=np.int64))
                 if pm is not None:
                     pos = pos[material.codes[pos] == code]
-                groups.append((-1, pm, t, pos, lookup.within(field, terms, pos)))
+                labels, _, sizes, members = lookup.within(field, terms, pos)
+                n = len(labels)
+                pieces.add(i, np.full(n, pm, dtype=object), np.full(n, t, dtype=object), _objects(labels),
+                           np.full(n, -1, dtype=np.int64), np.array(sizes, dtype=np.int64), members,
+                           np.full(n, -1 - len(total_scopes), dtype=np.int64))  # numbered after the pairs' (below)
+                total_scopes.append(pos)
         else:
-            if pairs is None:  # (pair key, material, period, scope) of every (material, period) pair, in sorted order
-                _, _, keys, scopes = lookup.grouped
-                pairs = [(k, material.values[k // n_periods], period.values[k % n_periods], pos) for k, pos in zip(keys, scopes)]
-            select = lookup.by_pair(field, terms)
-            groups = [(k, m, t, pos, select(k, pos)) for k, m, t, pos in pairs
-                      if (pm is None or m == pm) and (pp is None or t == pp)]
-        fields = {"name": None, "policy": policy, "rule": rule, "material": None, "period": None, "selection": None,
-                  "metric": metric if total else None, "limit": float(limit), "soft": bool(soft),
-                  "penalty": float(penalty) if soft else np.nan, "row": int(row), "members": None, "scope": None}
-        row_fields.append(fields)
-        for k, m, t, scope, (labels, parts, part_sizes, all_parts) in groups:
-            where = f"{policy}[{m if m is not None else 'all materials'}, {t}, "
-            in_scope = {**fields, "material": m, "period": t, "scope": scope}.copy
-            group_names = [f"{where}{label}]" for label in labels]
-            for name, label, members in zip(group_names, labels, parts):
-                d = in_scope()
-                d["name"], d["selection"], d["members"] = name, label, members
-                dicts.append(d)
-            names += group_names
-            sizes += part_sizes
-            joined.append(all_parts)
-            rows.append(i)
-            group_pairs.append(k)
-            group_periods.append(t)
-            counts.append(len(labels))
-    out = list(map(object.__new__, repeat(PolicyInstance, len(dicts))))
-    deque(map(_set_fields, out, dicts), maxlen=0)
-    out, names = _named_apart(out, names)
-    counts = np.array(counts, dtype=np.int64)
-    period_of = np.empty(len(group_periods), dtype=object)
-    period_of[:] = group_periods
-    member_ptr = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=member_ptr[1:])
-    return Expansion(out, names, np.repeat(np.array(rows, dtype=np.int64), counts), row_fields,
-                     np.repeat(period_of, counts), np.repeat(np.array(group_pairs, dtype=np.int64), counts),
-                     {k: (m, t) for k, m, t, _ in pairs or ()}, np.concatenate([empty, *joined]), member_ptr)
+            pairs = lookup.pairs(material, period)
+            covered = np.ones(len(pairs.keys), dtype=bool)
+            if pm is not None:
+                covered &= pairs.material == material.code.get(pm, -2)
+            if pp is not None:
+                covered &= pairs.period == period.code.get(pp, -2)
+            at, labels, sizes, members = lookup.by_pairs(field, terms, pairs, covered)
+            pieces.add(i, pairs.material_value[at], pairs.period_value[at], labels, pairs.keys[at], sizes, members, at)
+    pairs = lookup.made_pairs  # None when no share or count row needed them
+    if pairs is None:
+        return pieces.expansion(row_fields, {}, total_scopes)
+    return pieces.expansion(row_fields, dict(zip(pairs.keys.tolist(), zip(pairs.material_value, pairs.period_value))),
+                            pairs.scopes + total_scopes)
+
+
+class _Pieces:
+    """The instances of the Policies rows, row by row, as arrays joined at the end (:class:`Expansion`)."""
+
+    def __init__(self):
+        self.parts: list[tuple] = []
+
+    def add(self, row: int, material, period, selection, pair, sizes, members, scope_of) -> None:
+        """Instances of the row at ``row``: per instance its material, period, selection label, pair
+        key, number of members and scope (arrays); ``members``: theirs, one instance after the other."""
+        self.parts.append((np.full(len(pair), row, dtype=np.int64), material, period, selection, pair, sizes,
+                           np.asarray(members, dtype=np.int64), scope_of))
+
+    def expansion(self, row_fields: list[dict], pairs: dict, scopes: list) -> Expansion:
+        """The instances joined; ``scopes``: the pairs' (numbered as the pairs), then the totals' (numbered
+        -1, -2, … by ``add``)."""
+        cat = lambda k, dtype: np.concatenate([np.empty(0, dtype=dtype), *(p[k] for p in self.parts)])  # noqa: E731
+        sizes = cat(5, np.int64)
+        member_ptr = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=member_ptr[1:])
+        scope_of = cat(7, np.int64)
+        scope_of = np.where(scope_of < 0, len(pairs) - 1 - scope_of, scope_of)
+        return Expansion(cat(0, np.int64), row_fields, cat(1, object), cat(2, object), cat(3, object), cat(4, np.int64),
+                         pairs, cat(6, np.int64), member_ptr, scope_of, scopes)
 
 
 _set_fields = PolicyInstance.__dict__["__dict__"].__set__  # instance.__dict__ = fields, past the frozen __setattr__
-
-
-def _named_apart(instances: list[PolicyInstance], names: list[str]) -> tuple[list[PolicyInstance], list[str]]:
-    """Two rows of one policy may cover the same purchases (one row for every material, another for
-    Nd in 2030): both hold, so each such instance's name also says its Policies row."""
-    if len(set(names)) == len(names):
-        return instances, names
-    seen: dict[str, int] = {}
-    for p in instances:
-        seen[p.name] = seen.get(p.name, 0) + 1
-    instances = [dataclasses.replace(p, name=f"{p.name} (row {p.row})") if seen[p.name] > 1 else p for p in instances]
-    return instances, [p.name for p in instances]
 
 
 @dataclass(frozen=True)
@@ -331,7 +389,8 @@ class _Lookup:
         self.fields: dict[tuple, _Coded] = {}
         self.labels_of: dict[str, list[str]] = {}
         self.chosen_of: dict[tuple, np.ndarray] = {}
-        self.pair_split: dict[object, Callable] = {}
+        self.pair_split: dict[object, tuple] = {}
+        self.made_pairs: _Pairs | None = None  # see pairs
         self.offers = None
         if offers is not None:  # the offers with a purchase, and each purchase's among them
             table, row = offers
@@ -339,17 +398,20 @@ class _Lookup:
             present[row] = True
             self.offers = table, np.flatnonzero(present), (np.cumsum(present) - 1)[row]
 
-    @functools.cached_property
-    def grouped(self) -> tuple[np.ndarray, np.ndarray, list[int], list[np.ndarray]]:
-        """The purchases by pair: (their positions, pair by pair and ascending within each pair;
-        the pair of each; the pairs; the positions of each pair's)."""
-        pair = self.pair
-        kept = pair >= 0
-        order = _stable_order(pair) if kept.all() else np.flatnonzero(kept)[_stable_order(pair[kept])]
-        sorted_pair = pair[order]
-        start = _starts(sorted_pair)
-        return order, sorted_pair, sorted_pair[start].tolist(), _slices(order, start)
-
+    def pairs(self, material: _Coded, period: _Coded) -> _Pairs:
+        """The (material, period) pairs of the purchases, sorted, with their scopes (made once)."""
+        if self.made_pairs is None:
+            pair = self.pair
+            kept = pair >= 0
+            order = _stable_order(pair) if kept.all() else np.flatnonzero(kept)[_stable_order(pair[kept])]
+            sorted_pair = pair[order]
+            start = _starts(sorted_pair)
+            keys = sorted_pair[start]
+            n = len(period.values)
+            self.made_pairs = _Pairs(keys, keys // n, keys % n, _objects(material.values)[keys // n],
+                                     _objects(period.values)[keys % n], _slices(order, start), order, start,
+                                     np.diff(np.append(start, len(order))))
+        return self.made_pairs
     def coded(self, f: str, as_text: bool = True) -> _Coded:
         """The column ``f`` of op coded (see :class:`_Coded`); per offer where op's offers are given:
         the same codes, from a few thousand values rather than every purchase's."""
@@ -406,28 +468,40 @@ class _Lookup:
         return ([labels[k] for k in keys.tolist()], parts, [len(part) for part in parts],
                 np.concatenate([np.empty(0, dtype=np.int64), *parts]))
 
-    def by_pair(self, field: str | None, terms: tuple | None) -> Callable:
-        """As :meth:`within`, for the scopes of (material, period) pairs: a function of (pair key,
-        scope) giving that pair's selections."""
-        if not terms and field is None:
-            return lambda k, scope: (["all"], [scope], [len(scope)], scope)
-        at = terms or field  # a tuple or a name
-        if at not in self.pair_split:
-            self.pair_split[at] = self._split_terms(terms) if terms else self._split_field(field)
-        return self.pair_split[at]
+    def by_pairs(self, field: str | None, terms: tuple | None, pairs: _Pairs,
+                 covered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The selections of a share or count row in the pairs ``covered`` (a mask over ``pairs``),
+        pair by pair, each pair's in the order of their labels: each one's pair (its place in
+        ``pairs``), label (an object array), number of members, and all their members, one
+        selection after the other (ascending within each)."""
+        if not terms and field is None:  # all: the pair's scope
+            at = np.flatnonzero(covered)
+            return at, np.full(len(at), "all", dtype=object), pairs.size[at], _runs(pairs.order, pairs.start[at], pairs.size[at])
+        key = terms or field  # a tuple or a name
+        if key not in self.pair_split:
+            self.pair_split[key] = self._split_terms(terms, pairs) if terms else self._split_field(field, pairs)
+        pair_at, labels, start, size, pos = self.pair_split[key]
+        if terms:  # one selection in every pair (none of whose purchases may be selected)
+            at = np.flatnonzero(covered)
+            return at, np.full(len(at), labels, dtype=object), size[at], _runs(pos, start[at], size[at])
+        chosen = np.flatnonzero(covered[pair_at])  # the (pair, value) groups of the pairs covered
+        if len(chosen) == len(pair_at):
+            return pair_at, labels, size, pos
+        return pair_at[chosen], labels[chosen], size[chosen], _runs(pos, start[chosen], size[chosen])
 
-    def _split_terms(self, terms: tuple) -> Callable:
-        label = selection_label(terms)
+    def _split_terms(self, terms: tuple, pairs: _Pairs) -> tuple:
+        """(None, the label, and per pair where its selected purchases start in ``pos`` and how many;
+        ``pos``: the selected purchases by pair, ascending within each)."""
         pos = np.flatnonzero(self.chosen(terms) & (self.pair >= 0))
         pos = pos[_stable_order(self.pair[pos])]  # by pair, ascending within
         pair = self.pair[pos]
-        start = _starts(pair)
-        split = {k: ([label], [part], [len(part)], part) for k, part in zip(pair[start].tolist(), _slices(pos, start))}
-        none = np.empty(0, dtype=np.int64)
-        none = [label], [none], [0], none  # a pair none of whose purchases is selected still has its selection
-        return lambda k, scope: split.get(k, none)
+        start = np.searchsorted(pair, pairs.keys, "left")
+        return None, selection_label(terms), start, np.searchsorted(pair, pairs.keys, "right") - start, pos
 
-    def _split_field(self, field: str) -> Callable:
+    def _split_field(self, field: str, pairs: _Pairs) -> tuple:
+        """Per (pair, value of ``field``) group with purchases, by pair and value: the pair's place in
+        ``pairs``, the label, where its purchases start in ``pos`` and how many; ``pos``: the
+        purchases by pair and value, ascending within each group."""
         codes, labels = self.coded(field).codes, self.labels(field)
         kept = (self.pair >= 0) & (codes >= 0)
         if kept.all():
@@ -435,8 +509,9 @@ class _Lookup:
         else:
             pos = np.flatnonzero(kept)
             code, pair = codes[pos], self.pair[pos]
+        empty = np.empty(0, dtype=np.int64)
         if not len(code):
-            return lambda k, scope: ([], [], [], np.empty(0, dtype=np.int64))
+            return empty, np.empty(0, dtype=object), empty, empty, empty
         # by pair and code, ascending positions within each (pair, code)
         n = len(labels)
         joint = pair * n + code
@@ -447,17 +522,37 @@ class _Lookup:
             order = order[_stable_order(pair[order])]
         pos, joint = order if pos is None else pos[order], joint[order]
         start = _starts(joint)
-        code, pair = joint[start] % n, joint[start] // n
-        names, parts = list(map(labels.__getitem__, code.tolist())), _slices(pos, start)
-        at = [*start.tolist(), len(pos)]  # where each part starts in pos, and the end
-        sizes = np.diff(at).tolist()
-        # each pair's selections are consecutive: its labels and parts from its first to the next pair's first
-        first = _starts(pair)
-        bounds = [*first.tolist(), len(parts)]
-        ranges = dict(zip(pair[first].tolist(), zip(bounds[:-1], bounds[1:])))
+        size = np.diff(np.append(start, len(pos)))
+        return (np.searchsorted(pairs.keys, joint[start] // n), _objects(labels)[joint[start] % n], start, size,
+                pos.astype(np.int64, copy=False))
 
-        def select(k, scope):
-            a, b = ranges.get(k, (0, 0))
-            return names[a:b], parts[a:b], sizes[a:b], pos[at[a]:at[b]]
-        return select
 
+@dataclass(frozen=True)
+class _Pairs:
+    """The (material, period) pairs of the purchases, sorted by their key (joint_key of the material's
+    and period's codes): ``keys``, their material and period codes and values, and each one's scope
+    (its purchases, ascending): ``scopes[j]``, also ``order[start[j]:start[j] + size[j]]``."""
+
+    keys: np.ndarray
+    material: np.ndarray
+    period: np.ndarray
+    material_value: np.ndarray
+    period_value: np.ndarray
+    scopes: list
+    order: np.ndarray
+    start: np.ndarray
+    size: np.ndarray
+
+
+def _runs(values: np.ndarray, start: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """values[start[0]:start[0] + size[0]], then the same for start[1], …, joined."""
+    if not len(start):
+        return np.empty(0, dtype=np.int64)
+    return values[np.repeat(start - np.cumsum(size) + size, size) + np.arange(int(size.sum()))]
+
+
+def _objects(values) -> np.ndarray:
+    """A list as a 1-d object array (its elements as they are, even tuples or lists)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out

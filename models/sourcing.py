@@ -46,7 +46,9 @@ from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter
 
+import functools
 import gc
+from collections.abc import Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -54,8 +56,9 @@ import pandas as pd
 from pandas.arrays import NumpyExtensionArray
 
 from .data import PlanData
-from .matrix import MatrixModel, Row
-from .policies import COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, Expansion, PolicyInstance, _factorize, expand
+from .matrix import Keys, MatrixModel, Row
+from .policies import (COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, Expansion, Instances, PolicyInstance, _factorize,
+                       expand, rule_is_max, rule_kind)
 
 # Pyomo, imported when a Pyomo model is first built (:func:`_import_pyomo`): ``planner solve``
 # builds a MatrixModel and never needs it (0.26 s of every start).
@@ -149,23 +152,33 @@ class ModelTables:
                 ``lead_time``, ``discount``
     demand      one row per demand: ``material``, ``period``, ``quantity``,
                 ``shortage_penalty``, ``row``, ``discount``
-    policies    every policy instance, in Policies row order
-    policy_rows policy instance name → (constraint name, index) of its row; instances that
-                can never bind have no row
+    policies    every policy instance, in Policies row order (made when first read: see models.policies.Instances)
+    policy_rows policy instance name → the name of the constraint its row is in (made when first read from
+                ``policy_rows_of``: each constraint's instances, positions in ``policies``); instances
+                that can never bind have no row
     """
 
     op: pd.DataFrame
     builds: pd.DataFrame
     demand: pd.DataFrame
-    policies: list[PolicyInstance]
+    policies: Sequence[PolicyInstance]
     buy: list = field(default_factory=list)
     stock: pd.DataFrame = field(default_factory=pd.DataFrame)  # see _stock_table
-    policy_rows: dict[str, str] = field(default_factory=dict)
+    policy_rows_of: list = field(default_factory=list)  # (constraint name, positions in policies of its rows' instances)
     cost_terms: dict[str, tuple] = field(default_factory=dict)  # see add_objective
     obstacles: list[Obstacle] = field(default_factory=list)
     codes: _Codes | None = field(default=None, repr=False)  # see _Codes
     policy_arrays: _PolicyArrays | None = field(default=None, repr=False)  # see _PolicyArrays; made when first read
     results: dict = field(default_factory=dict, repr=False)  # the model-only part of reading results (prepare_results)
+    _policy_rows: dict | None = field(default=None, init=False, repr=False)
+
+    @property
+    def policy_rows(self) -> dict[str, str]:
+        """Policy instance name → the name of the constraint its row is in (made when first read)."""
+        if self._policy_rows is None:
+            names = self.codes.expansion.names if self.policy_rows_of else []
+            self._policy_rows = {names[i]: name for name, at in self.policy_rows_of for i in at.tolist()}
+        return self._policy_rows
 
 
 @dataclass
@@ -312,7 +325,7 @@ def _tables(data: PlanData) -> ModelTables:
 
     # the selection fields coded per offer (a row of attributes), not per offer-period
     codes.expansion = expansion = expand(data.policies, op, periods, offers=(attributes, row_of[keep]))
-    policies = expansion.instances
+    policies = Instances(expansion)  # made when first read: the model reads the expansion's arrays
     # each rule's instances (the rules in the order of their first instance), from each Policies row's rule
     rule_of = [f["rule"] for f in expansion.fields]
     rules = list(dict.fromkeys(rule_of[i] for i in np.unique(expansion.row).tolist()))
@@ -322,10 +335,12 @@ def _tables(data: PlanData) -> ModelTables:
     counted = np.zeros(len(op), dtype=bool)
     at_least = np.zeros(len(op), dtype=bool)
     for rule in COUNT_RULES:
-        for p in map(policies.__getitem__, codes.rules.get(rule, np.zeros(0, dtype=np.int64)).tolist()):
-            if not _never_binds(p):
-                counted[p.members] = True
-                at_least[p.members] |= p.rule == "min_sources"
+        at = codes.rules.get(rule, np.zeros(0, dtype=np.int64))
+        at = at[~_never_binding("count", rule_is_max(rule), expansion.of_rows("limit", float)[at],
+                                np.diff(expansion.member_ptr)[at])]
+        members = _members(expansion, at)[1]
+        counted[members] = True
+        at_least[members] |= rule == "min_sources"
     min_order, bound = min_order[keep], bound[keep]
     contract = (min_order > 0) | (op["contract_cost"].to_numpy() > 0)
     op["has_use"] = contract | counted
@@ -451,10 +466,10 @@ def _declare_columns(m: MatrixModel) -> None:
     tb = m.tables
     op = tb.op
     fields = [op["source"], op["material"], op["period"].astype(np.int64)]  # the keys' fields, for the solution's index
-    m.Buy = m.add_columns("Buy", _op_keys(tb), 0.0, op["bound"].to_numpy(dtype=float), arrays=fields)
-    tb.buy = list(m.Buy.values())
+    m.Buy = m.add_columns("Buy", _op_key_list(m, tb), 0.0, op["bound"].to_numpy(dtype=float), arrays=fields)
+    tb.buy = m.Buy.values()  # the column numbers, a range
     use = op["has_use"].to_numpy()
-    m.Use = m.add_columns("Use", _op_keys(tb, use), 0.0, 1.0, integer=True, arrays=[f[use] for f in fields])
+    m.Use = m.add_columns("Use", _op_key_list(m, tb, use), 0.0, 1.0, integer=True, arrays=[f[use] for f in fields])
     m.SourceUse = m.add_columns("SourceUse", _source_use_keys(tb), 0.0, 1.0, integer=True)
     m.Build = m.add_columns("Build", list(zip(tb.builds["source"].tolist(), tb.builds["period"].astype(int).tolist())),
                             0.0, 1.0, integer=True)
@@ -462,7 +477,7 @@ def _declare_columns(m: MatrixModel) -> None:
     short_keys = list(zip(short["material"].tolist(), short["period"].astype(int).tolist()))
     m.Shortfall = m.add_columns("Shortfall", short_keys, 0.0, short["quantity"].to_numpy(dtype=float))
     m.Supply = m.add_columns("Supply", _supplies(tb)[0])
-    m.Violation = m.add_columns("Violation", _soft_names(tb))
+    m.Violation = m.add_columns("Violation", Keys(int(tb.codes.soft.sum()), functools.partial(_soft_names, tb)))
     st = tb.stock
     stock_keys = list(zip(st["material"], st["period"].astype(int)))
     m.Stock = m.add_columns("Stock", stock_keys, st["reserve"].to_numpy(dtype=float), st["max_stock"].to_numpy(dtype=float))
@@ -517,6 +532,14 @@ def _op_keys(tb: ModelTables, mask: np.ndarray | None = None) -> list[tuple]:
     if len(rows) < len(mask) // 2:
         return list(map(c.keys.__getitem__, rows.tolist()))
     return list(compress(c.keys, mask.tolist()))
+
+
+def _op_key_list(m, tb: ModelTables, mask: np.ndarray | None = None) -> Sequence[tuple]:
+    """:func:`_op_keys`: now for a Pyomo model (its sets are made of them), when first read for a
+    MatrixModel (models.matrix.Keys: HiGHS needs no names)."""
+    if isinstance(m, MatrixModel):
+        return Keys(len(tb.op) if mask is None else int(np.count_nonzero(mask)), functools.partial(_op_keys, tb, mask))
+    return _op_keys(tb, mask)
 
 
 def _source_use(tb: ModelTables) -> tuple[np.ndarray, np.ndarray]:
@@ -727,7 +750,7 @@ def add_offer_capacity(m) -> None:
     """
     tb, op = m.tables, m.tables.op
     sel = op["has_use"].to_numpy()
-    _pairs(m, "offer_capacity", _op_keys(tb, sel), _variables(m, m.Buy)[sel], _variables(m, m.Use),
+    _pairs(m, "offer_capacity", _op_key_list(m, tb, sel), _variables(m, m.Buy)[sel], _variables(m, m.Use),
            op["bound"].to_numpy()[sel], "<=")
 
 
@@ -745,7 +768,7 @@ def add_min_order(m) -> None:
     use, low = op["has_use"].to_numpy(), op["min_in_use"].to_numpy()
     sel = use & (low > 0)
     use_at = np.cumsum(use) - 1  # op row → its Use, where it has one
-    _pairs(m, "offer_min_order", _op_keys(tb, sel), _variables(m, m.Buy)[sel], _variables(m, m.Use)[use_at[sel]],
+    _pairs(m, "offer_min_order", _op_key_list(m, tb, sel), _variables(m, m.Buy)[sel], _variables(m, m.Use)[use_at[sel]],
            low[sel], ">=")
 
 
@@ -801,7 +824,7 @@ def add_source_in_use(m) -> None:
     rows = np.flatnonzero(sel)
     head, coef = _gated(m, rows)
     source_use = _variables(m, m.SourceUse)[_source_use(tb)[0][rows]]
-    _pairs(m, "source_in_use", _op_keys(tb, sel), head, source_use, coef, "<=")
+    _pairs(m, "source_in_use", _op_key_list(m, tb, sel), head, source_use, coef, "<=")
 
 
 def _gated(m, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -856,7 +879,7 @@ def add_candidate_build(m) -> None:
     terms = _ranges(first_build, n)
     rows = _joined_rows(len(at), (np.arange(len(at)), head, np.ones(len(at))),
                         (np.repeat(np.arange(len(at)), n), build[terms], -np.repeat(coef, n)))
-    _csr_constraint(m, "candidate_offer_built", _op_keys(tb, sel), rows, "<=", 0)
+    _csr_constraint(m, "candidate_offer_built", _op_key_list(m, tb, sel), rows, "<=", 0)
 
 
 def add_policy_shares(m) -> None:
@@ -881,7 +904,8 @@ def add_policy_shares(m) -> None:
     # each (m, t) of those, in order of first appearance, with the scope of its first instance
     first = np.sort(np.unique(supply_of[at], return_index=True)[1])
     at = at[first].tolist()
-    indptr, pos = _concatenated([tb.policies[i].scope for i in at])
+    e = tb.codes.expansion
+    indptr, pos = _concatenated([e.scopes[k] for k in e.scope_of[at].tolist()])
     keys = [_supplies(tb)[0][i] for i in supply_of[at].tolist()]
     rows = _with_term((indptr, buy[pos], np.full(len(pos), -1.0)), None, supply[supply_of[at]], 1.0, first=True)
     _csr_constraint(m, "material_supply", keys, rows, "==", 0)
@@ -930,13 +954,9 @@ def add_policy_totals(m) -> None:
     _add_policies(m, TOTAL_RULES, terms)
 
 
-def _never_binds(p: PolicyInstance) -> bool:
-    """A max rule that holds whatever is bought: a share limit of 100%, or no more offers than the count limit."""
-    return bool(_never_binding(p.kind, p.is_max, p.limit, len(p.members)))
-
-
 def _never_binding(kind: str, is_max: bool, limit, size):
-    """:func:`_never_binds` of instances of one rule, elementwise over arrays of limits and member counts."""
+    """Which instances of one rule hold whatever is bought, elementwise over arrays of their limits and
+    member counts: a max share of 100% or more, a max count of no fewer than the offers counted."""
     return is_max & (((kind == "share") & (limit >= 1)) | ((kind == "count") & (size <= limit)))
 
 
@@ -958,8 +978,7 @@ def _add_policies(m, rules: tuple[str, str], terms) -> list[np.ndarray]:
             _constraint(m, name, [], {})
             given.append(at)
             continue
-        first = tb.policies[at[0]]
-        kind, is_max = first.kind, first.is_max  # what the rule implies, the same for all its instances
+        kind, is_max = rule_kind(rule), rule_is_max(rule)
         limit, size = e.of_rows("limit", float)[at], np.diff(e.member_ptr)[at]
         binds = ~_never_binding(kind, is_max, limit, size)
         at, limit = at[binds], limit[binds]
@@ -985,15 +1004,22 @@ def _add_policies(m, rules: tuple[str, str], terms) -> list[np.ndarray]:
                 message = f"{p.name}: nothing is selected, so at least {at_least:g} cannot be reached"
             tb.obstacles.append(Obstacle(name, p.name, message, "Policies", p.row, amount=float(k), instance=p))
         kept = np.flatnonzero(~(holds | few | empty))  # instance names are unique (models.policies)
-        names, rows = list(map(e.names.__getitem__, at[kept].tolist())), (indptr, variables, coefs)
+        rows = (indptr, variables, coefs)
         if len(kept) < len(at):
             rows, soft, rhs, at = _rows_taken(rows, kept), soft[kept], rhs[kept], at[kept]
         violation = _variables(m, m.Violation)[(np.cumsum(tb.codes.soft) - 1)[at[soft]]]  # the soft instances' places
         rows = _with_term(rows, soft, violation, -1.0 if is_max else 1.0)
-        _csr_constraint(m, name, names, rows, "<=" if is_max else ">=", rhs)
-        tb.policy_rows.update(dict.fromkeys(names, name))
+        names = functools.partial(_names_at, e, at)
+        _csr_constraint(m, name, Keys(len(at), names) if isinstance(m, MatrixModel) else names(), rows,
+                        "<=" if is_max else ">=", rhs)
+        tb.policy_rows_of.append((name, at))
         given.append(at)
     return given
+
+
+def _names_at(e: Expansion, at: np.ndarray) -> list[str]:
+    """The names of the instances ``at`` (positions in ``policies``)."""
+    return list(map(e.names.__getitem__, at.tolist()))
 
 
 def _members(e: Expansion, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1166,24 +1192,27 @@ def add_objective(m) -> None:
     st = tb.stock
     rel = st["release_cost"].astype(float).to_numpy() > 0 if len(st) else np.zeros(0, dtype=bool)
     # component -> (cost per unit of each variable, its discount factor, the variables); each family's
-    # variables are all of it, in key order (Use: op's has_use rows, SourceUse: the first row of each, …)
+    # variables are all of it, in key order (Use: op's has_use rows, SourceUse: the first row of each, …):
+    # a MatrixModel's column numbers as a range, a Pyomo model's variables as a list
+    matrix = isinstance(m, MatrixModel)
+    variables = (lambda var: var.values()) if matrix else (lambda var: list(var.values()))  # noqa: E731
     tb.cost_terms = {
         "cost_purchase": (op["price"].to_numpy(), d, tb.buy),
         "cost_carbon": (s.carbon_price * op["co2e"].to_numpy(), d, tb.buy),
         "cost_risk": (s.risk_price * op["risk_score"].to_numpy(), d, tb.buy),
-        "cost_contract": (op["contract_cost"].to_numpy()[use], d[use], list(m.Use.values())),
-        "cost_fixed": (op["fixed_cost"].to_numpy()[fixed], d[fixed], list(m.SourceUse.values())),
-        "cost_build": (b["build_cost"].to_numpy(), b["discount"].to_numpy(), list(m.Build.values())),
+        "cost_contract": (op["contract_cost"].to_numpy()[use], d[use], variables(m.Use)),
+        "cost_fixed": (op["fixed_cost"].to_numpy()[fixed], d[fixed], variables(m.SourceUse)),
+        "cost_build": (b["build_cost"].to_numpy(), b["discount"].to_numpy(), variables(m.Build)),
         "cost_shortage": (short["shortage_penalty"].to_numpy(), short["discount"].to_numpy(),
-                          list(m.Shortfall.values())),
+                          variables(m.Shortfall)),
         "cost_penalty": (e.of_rows("penalty", float)[soft], _penalty_discount(m.plan, e.period[soft]),
-                         list(m.Violation.values())),
+                         variables(m.Violation)),
         "cost_holding": (st["holding_cost"].to_numpy(dtype=float), st["discount"].to_numpy(dtype=float),
-                         list(m.Stock.values())),
+                         variables(m.Stock)),
         "cost_release": (st.loc[rel, "release_cost"].to_numpy(dtype=float), st.loc[rel, "discount"].to_numpy(dtype=float),
-                         list(m.Release.values())),
+                         variables(m.Release)),
     }
-    if isinstance(m, MatrixModel):
+    if matrix:
         columns = (m.Buy, m.Buy, m.Buy, m.Use, m.SourceUse, m.Build, m.Shortfall, m.Violation, m.Stock, m.Release)
         cost = np.zeros(m.num_col)
         for var, (unit, disc, _) in zip(columns, tb.cost_terms.values()):  # each family's columns are consecutive
@@ -1275,7 +1304,9 @@ class _OpArrays:
         """A MatrixModel's ``variables`` (column numbers) as an array, converted once per list."""
         got = self.columns.get(id(variables))
         if got is None or got[0] is not variables:  # (the list is kept: its id is not reused)
-            got = self.columns[id(variables)] = (variables, np.asarray(variables, dtype=np.int64))
+            columns = (np.arange(variables.start, variables.stop, dtype=np.int64) if isinstance(variables, range)
+                       else np.asarray(variables, dtype=np.int64))
+            got = self.columns[id(variables)] = (variables, columns)
         return got[1]
 
 
@@ -1399,7 +1430,10 @@ class _PolicyArrays:
         self.kind = np.array([p.kind for p in rules.values()])[which]
         self.is_max = np.array([p.is_max for p in rules.values()], dtype=bool)[which]
         self.names = np.array(name, dtype=object)
-        constraint = list(map(tb.policy_rows.get, name))
+        constraint = [None] * len(name)
+        for component, at in tb.policy_rows_of:
+            for i in at.tolist():
+                constraint[i] = component
         self.limit, self.penalty = np.array(limit, dtype=float), np.array(penalty, dtype=float)
         self.soft = np.array(soft, dtype=bool)
         self.columns = pd.DataFrame(dict(

@@ -542,11 +542,12 @@ def _var_index(var) -> pd.Index:
     arrays = getattr(var, "arrays", None)
     if arrays is not None and len(arrays) > 1 and len(var):
         return pd.MultiIndex.from_arrays(arrays)
-    return _index(list(var.keys()))
+    return _index(var.keys())
 
 
-def _index(keys: list) -> pd.Index:
-    """A component's keys as a pandas index (a MultiIndex for tuple keys)."""
+def _index(keys) -> pd.Index:
+    """A component's keys (a sequence) as a pandas index (a MultiIndex for tuple keys)."""
+    keys = keys if isinstance(keys, list) else list(keys)
     return pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
 
 
@@ -571,23 +572,25 @@ def _policy_duals(c: Compiled, y: np.ndarray, model: pyo.Block) -> dict[str, pd.
 
 def _violation(c: Compiled, x: np.ndarray) -> Violation:
     """Largest violation of rows, column bounds and integrality at ``x``."""
-    candidates = []
+    candidates = []  # (amount, where, kind); only the largest is named (names are made when first read)
     if c.num_row:
         act = c.A @ x
         rv = np.maximum(c.row_lower - act, act - c.row_upper)
         i = int(np.argmax(rv))
-        candidates.append((float(rv[i]), c.row_name(i), "row"))
+        candidates.append((float(rv[i]), lambda: c.row_name(i), "row"))
     if c.num_col:
         bv = np.maximum(c.col_lower - x, x - c.col_upper)
         j = int(np.argmax(bv))
-        candidates.append((float(bv[j]), c.col_name(j), "bound"))
+        candidates.append((float(bv[j]), lambda: c.col_name(j), "bound"))
         iv = np.where(c.integer, np.abs(x - np.round(x)), 0.0)
         k = int(np.argmax(iv))
-        candidates.append((float(iv[k]), c.col_name(k), "integrality"))
+        candidates.append((float(iv[k]), lambda: c.col_name(k), "integrality"))
     if not candidates:
         return Violation(0.0, None, None)
     amount, where, kind = max(candidates, key=lambda v: v[0])
-    return Violation(max(amount, 0.0), where if amount > 0 else None, kind if amount > 0 else None)
+    if amount > 0:
+        return Violation(amount, where(), kind)
+    return Violation(0.0, None, None)
 
 
 def verify(model: pyo.Block | MatrixModel, values: dict[str, pd.Series]) -> Violation:

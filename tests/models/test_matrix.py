@@ -74,8 +74,9 @@ def test_the_built_model_goes_to_the_oldest_generation():
     data = CASES["S"]()
     gc.collect()
     m = build_matrix(data)
-    p = m.tables.policies[0]
+    p = m.tables.codes.expansion  # (the instances themselves are made later, when first read)
     assert gc.get_freeze_count() == 0 and any(o is p for o in gc.get_objects(generation=2))
+    assert m.tables.policies[0].name and m.form.row_name(m.form.num_row - 1)  # names and keys made after the build
     del m, p
     assert gc.collect() == 0
     gc.freeze()
