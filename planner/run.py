@@ -179,6 +179,7 @@ def prepare_extract(model, data: PlanData | None = None) -> None:
     if model.tables.policies:
         fixed.policies_of(model)
     fixed.shortfalls_of(model.tables.demand)
+    _version("pyomo")  # (a first look-up reads package metadata)
 
 
 def extract(model, result: solver.SolveResult, data: PlanData, facts: dict, timings: dict) -> PlanResult:

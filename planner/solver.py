@@ -223,14 +223,12 @@ def _highs(c: Compiled, time_limit_s, mip_gap, threads, relax_integrality: bool 
     if relax_integrality:
         c.integer[:] = False
     s, o = c.scaling, c.order  # HiGHS sees the scaled model, its columns in c.order; values cross back through _to_model
-    scaled = A.copy()
-    scaled.data = s.matrix_data(A).astype(float)
-    scaled = scaled[:, o]
+    scaled = type(A)((s.matrix_data(A), A.indices, A.indptr), shape=A.shape)[:, o]  # (A's index arrays, not copied)
     h.passModel(c.num_col, c.num_row, scaled.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
                 c.offset * s.obj, (c.cost * s.obj * s.col)[o], (c.col_lower / s.col)[o], (c.col_upper / s.col)[o],
                 c.row_lower * s.row, c.row_upper * s.row,
-                scaled.indptr.astype(np.int32), scaled.indices.astype(np.int32), scaled.data,
-                c.integer[o].astype(np.int32))
+                scaled.indptr.astype(np.int32, copy=False), scaled.indices.astype(np.int32, copy=False),
+                scaled.data.astype(float, copy=False), c.integer[o].astype(np.int32))
     return h
 
 
