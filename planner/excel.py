@@ -298,19 +298,21 @@ _DIMENSION = re.compile(rb'<dimension ref="[^"]*"')
 
 @dataclass(frozen=True)
 class _BulkRows:
-    """A bulk table's data rows as sheet XML, and the sheet's used range."""
+    """A bulk table's data rows as sheet XML, the sheet's used range, and the table's header row."""
 
     xml: bytes
     dimension: str
+    header_row: int = 1
 
 
 def write_bulk_table(ws: Worksheet, name: str, frame: pd.DataFrame, formats: Mapping[str, str] | None = None, *,
-                     freeze: bool = True) -> Table:
-    """:func:`write_formatted_frame` for a table that fills a sheet from A1, written column-wise.
+                     start_row: int = 1, freeze: bool = True) -> Table:
+    """:func:`write_formatted_frame` for a table from column A that ends its sheet, written column-wise.
 
     The same table — styled header, named Table with its autofilter, a blank row when
-    empty, widths, frozen header, a number format per column, text never a formula —
-    over ten times faster on large frames. The header row is written through openpyxl; the data
+    empty, widths (a column shared with cells above keeps the widest), frozen header, a
+    number format per column, text never a formula — over ten times faster on large frames.
+    The header row (``start_row``) is written through openpyxl, as is anything above it; the data
     rows are rendered now and go into the sheet's part in :func:`workbook_bytes` (so in
     :func:`save_atomic`: openpyxl's own ``save`` would leave them out). Nothing may be
     written below the header of this sheet afterwards (``workbook_bytes`` refuses).
@@ -321,20 +323,24 @@ def write_bulk_table(ws: Worksheet, name: str, frame: pd.DataFrame, formats: Map
     as openpyxl writes them.
     """
     frame = frame.reset_index(drop=True)
-    columns = _header(ws, name, frame.columns, 1, 1)
-    rows = [str(i) for i in range(2, len(frame) + 2)]
+    letters = [get_column_letter(j) for j in range(1, len(frame.columns) + 1)]
+    before = [ws.column_dimensions[x].width if x in ws.column_dimensions else 0 for x in letters]
+    last_col = max(ws.max_column, len(frame.columns)) if start_row > 1 else len(frame.columns)  # (cells above)
+    columns = _header(ws, name, frame.columns, start_row, 1)
+    rows = [str(i) for i in range(start_row + 1, start_row + 1 + len(frame))]
     cells = []
-    for j, (label, key) in enumerate(zip(frame.columns, columns), start=1):
-        column, width = _bulk_column(ws, get_column_letter(j), frame.iloc[:, j - 1], (formats or {}).get(label), rows)
+    for j, (label, key, letter) in enumerate(zip(frame.columns, columns, letters), start=1):
+        column, width = _bulk_column(ws, letter, frame.iloc[:, j - 1], (formats or {}).get(label), rows)
         cells.append(column)
         set_width(ws, j, max(len(key) + _FILTER_BUTTON, width))
-    last_row = 1 + max(len(frame), 1)
-    table = _add_table(ws, name, 1, 1, len(columns), last_row)
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, before[j - 1] or 0)
+    last_row = start_row + max(len(frame), 1)
+    table = _add_table(ws, name, start_row, 1, len(columns), last_row)
     if len(frame):
         xml = "".join([f'<row r="{r}">{"".join(c)}</row>' for r, *c in zip(rows, *cells)])
-        setattr(ws, _BULK, _BulkRows(xml.encode(), table.ref))
+        setattr(ws, _BULK, _BulkRows(xml.encode(), f"A1:{get_column_letter(last_col)}{last_row}", start_row))
     if freeze:
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = f"A{start_row + 1}"
     return table
 
 
@@ -538,7 +544,7 @@ def workbook_bytes(wb: Workbook) -> bytes:
     member gets a fixed date, so the same workbook always gives the same bytes.
     """
     for ws in wb.worksheets:
-        if hasattr(ws, _BULK) and ws.max_row > 1:
+        if hasattr(ws, _BULK) and ws.max_row > getattr(ws, _BULK).header_row:
             raise ValueError(f"sheet {ws.title!r}: cells were written below its bulk table")
     raw = io.BytesIO()  # openpyxl's archive, uncompressed: it is read once more right away
     ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True)).save()

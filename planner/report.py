@@ -123,7 +123,7 @@ def _summary(ws, r: PlanResult) -> None:
         row = _rule_costs(ws, r, row)
     ws.cell(row=row, column=1, value="KPIs per material and period").font = SECTION_FONT
     row += 1
-    plan_table(ws, "KPIs", r.kpis, start_row=row, freeze=False)
+    excel.write_bulk_table(ws, "KPIs", r.kpis, _formats(r.kpis), start_row=row, freeze=False)  # the sheet's last table
     # the facts' labels and values share columns A and B with the tables: widen, never narrow
     for j, least in enumerate([36, 18] + [14] * (len(r.kpis.columns) - 2), start=1):
         letter = get_column_letter(j)
@@ -199,7 +199,7 @@ def _supply_mix(ws, supply: pd.DataFrame) -> None:
         row += max(n, 1) + max(4, 18 - n)
     detail = supply.groupby(["material", "period", "bloc"], as_index=False)["quantity"].sum()
     ws.cell(row=row, column=charts_col, value="Quantity by material, period and bloc").font = SECTION_FONT
-    plan_table(ws, "SupplyDetail", detail, start_row=row + 1, freeze=False)
+    excel.write_bulk_table(ws, "SupplyDetail", detail, _formats(detail), start_row=row + 1, freeze=False)  # the last table
 
 
 def _embed_inputs(wb, inputs: RawBook) -> None:

@@ -193,6 +193,34 @@ def test_the_bulk_table_is_the_cell_by_cell_table(tmp_path):
         assert za.read("xl/tables/table1.xml") == zb.read("xl/tables/table1.xml")
 
 
+def test_a_bulk_table_below_other_cells_is_the_cell_by_cell_table(tmp_path):
+    """As the Summary's KPIs and the Supply mix's detail: a title, a small table, then the bulk table
+    ending the sheet; columns shared with the cells above keep the widest width either needs."""
+    frame = pd.DataFrame({"material": ["NdPr", "=Dy", None, "Tb"] * 30, "period": np.arange(120) + 2026,
+                          "bought": np.round(np.linspace(0, 1e6, 120), 3), "feoc_share": np.round(np.linspace(0, 1, 120), 4)})
+    formats = {"bought": "#,##0.###", "feoc_share": "0.0%"}
+    paths = []
+    for bulk in (True, False):
+        wb, ws = excel.new_workbook("Summary")
+        ws["A1"] = "Plan " + "x" * 60  # wider than column A of the table
+        excel.write_formatted_frame(ws, "Costs", pd.DataFrame({"component": ["Total"], "discounted": [1.5]}),
+                                    start_row=3, freeze=False)
+        write_table = excel.write_bulk_table if bulk else excel.write_formatted_frame
+        write_table(ws, "KPIs", frame, formats, start_row=7, freeze=False)
+        paths.append(excel.save_atomic(wb, tmp_path / f"below-{bulk}.xlsx"))
+    grids = [python_calamine.CalamineWorkbook.from_path(str(p)).get_sheet_by_name("Summary").to_python() for p in paths]
+    assert grids[0] == grids[1]
+    a, b = (openpyxl.load_workbook(p)["Summary"] for p in paths)
+    assert {k: d.width for k, d in a.column_dimensions.items()} == {k: d.width for k, d in b.column_dimensions.items()}
+    assert a.dimensions == b.dimensions == "A1:D127"
+    assert dict(a.tables.items()) == dict(b.tables.items()) == {"Costs": "A3:B4", "KPIs": "A7:D127"}
+    for row_a, row_b in zip(a.iter_rows(), b.iter_rows(), strict=True):
+        for x, y in zip(row_a, row_b, strict=True):
+            assert (x.value, x.number_format, x.quotePrefix, repr(x.font), repr(x.fill), repr(x.border)) == (
+                y.value, y.number_format, y.quotePrefix, repr(y.font), repr(y.fill), repr(y.border))
+    assert a.freeze_panes is None
+
+
 def test_an_empty_frame_gets_one_blank_row(tmp_path):
     frame = pd.DataFrame({"policy": pd.Series([], dtype=object), "limit": pd.Series([], dtype=float)})
     path = write(tmp_path, frame, "Empty")
@@ -201,10 +229,13 @@ def test_an_empty_frame_gets_one_blank_row(tmp_path):
     assert list(table.columns) == ["policy", "limit"]
 
 
-def test_cells_written_below_a_bulk_table_are_refused(tmp_path):
+@pytest.mark.parametrize("start_row", [1, 4])
+def test_cells_written_below_a_bulk_table_are_refused(tmp_path, start_row):
     wb, ws = excel.new_workbook("Data")
-    excel.write_bulk_table(ws, "T", pd.DataFrame({"a": [1, 2]}))
-    ws["A5"] = "late"
+    ws["A1"] = "title"
+    excel.write_bulk_table(ws, "T", pd.DataFrame({"a": [1, 2]}), start_row=start_row)
+    excel.workbook_bytes(wb)  # cells above it are fine
+    ws.cell(row=start_row + 1, column=3, value="late")
     with pytest.raises(ValueError, match="below its bulk table"):
         excel.workbook_bytes(wb)
 
