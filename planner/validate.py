@@ -292,7 +292,7 @@ def _of_type(cells: np.ndarray, types: tuple[type, ...]) -> np.ndarray:
 
 def _empty(spec: schema.Sheet) -> pd.DataFrame:
     if spec.name not in _EMPTY:
-        _EMPTY[spec.name] = pd.DataFrame({**{c.key: pd.Series(dtype=object) for c in spec.columns}, "row": pd.Series(dtype=object)})
+        _EMPTY[spec.name] = pd.DataFrame(columns=[*(c.key for c in spec.columns), "row"], dtype=object)
     return _EMPTY[spec.name].copy()
 
 
