@@ -9,6 +9,8 @@ named Excel Table; user text is always written as text (see :mod:`planner.excel`
 
 from __future__ import annotations
 
+import itertools
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,21 +75,34 @@ _FORMATS = {
 }
 
 
-def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None) -> Path:
-    """Write the plan workbook to ``path`` whole or not at all."""
-    wb, ws = excel.new_workbook("Summary")
-    _summary(ws, result)
+def start_plan(inputs: RawBook | None):
+    """The part of a plan workbook that the plan does not change: an empty Summary and the copies of
+    the input tables (the last sheets). ``planner solve`` makes it while HiGHS solves; hand it to
+    :func:`write_plan`, once."""
+    wb, _ = excel.new_workbook("Summary")
+    if inputs is not None:
+        _embed_inputs(wb, inputs)
+    return wb
+
+
+def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None, started=None) -> Path:
+    """Write the plan workbook to ``path`` whole or not at all; ``started``: :func:`start_plan` of
+    ``inputs``, made beforehand (else it is made now)."""
+    wb = started if started is not None else start_plan(inputs)
+    _summary(wb["Summary"], result)
+    at = itertools.count(1)  # the plan's sheets go after the Summary, before the input copies
+
+    def sheet(title: str):
+        return wb.create_sheet(title, next(at))
     if result.scenario_edits is not None:
-        _scenario(wb.create_sheet("Scenario"), result)
-    _supply_mix(wb.create_sheet("Supply mix"), result.supply)
+        _scenario(sheet("Scenario"), result)
+    _supply_mix(sheet("Supply mix"), result.supply)
     for title, frame in (("Purchases", result.purchases), ("Policies", result.policies),
                          ("Investments", result.investments), ("Shortfalls", result.shortfalls),
                          *([("Stock", result.stock)] if result.stock is not None else []), *result.extra_sheets):
-        excel.write_bulk_table(wb.create_sheet(title), title.replace(" ", ""), frame, _formats(frame))
-    if inputs is not None:
-        _embed_inputs(wb, inputs)
-    for sheet in wb.worksheets:
-        excel.print_setup(sheet, repeat_header=sheet.title not in ("Summary", "Supply mix", "Scenario"))
+        excel.write_bulk_table(sheet(title), title.replace(" ", ""), frame, _formats(frame))
+    for ws in wb.worksheets:
+        excel.print_setup(ws, repeat_header=ws.title not in ("Summary", "Supply mix", "Scenario"))
     return excel.save_atomic(wb, path)
 
 

@@ -28,7 +28,7 @@ from models.sourcing import (InfeasibleData, build_matrix, cost_table, op_codes,
 from . import __version__, numerics, policy_costs, scenarios, solver
 from .diagnose import Diagnosis, diagnosis_path, explain, write_diagnosis
 from .reader import read_workbook
-from .report import PlanResult, write_plan
+from .report import PlanResult, start_plan, write_plan
 from .validate import Checked, check
 
 TOL = 1e-6
@@ -113,9 +113,12 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
     # that the full collections extraction and the writer trigger do not scan them each time.
     gc.freeze()
     log(f"built the model in {timings['build']:.2f} s; solving (time limit {limit:g} s, gap {gap:g})")
-    # what extraction reads of the model alone is worked out while HiGHS solves
-    result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress,
-                          prepare=functools.partial(prepare_extract, model, data))
+    # what extraction reads of the model alone, and the plan workbook's fixed part, are made while HiGHS solves
+    started = []
+    steps = [functools.partial(prepare_extract, model, data)]
+    if out is not None:
+        steps.append(lambda: started.append(start_plan(book)))
+    result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress, prepare=steps)
     timings["solve"] = result.timings.get("total", 0.0)
     outcome = Outcome(result.status, checked, result, timings=timings)
     if result.status == "infeasible":
@@ -145,7 +148,7 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
     outcome.plan.facts += [(f"seconds: {k}", round(v, 3)) for k, v in timings.items()]  # every stage up to its own writing
     if out is not None:
         t = time.perf_counter()
-        outcome.path = write_plan(out, outcome.plan, book)
+        outcome.path = write_plan(out, outcome.plan, book, *started)
         timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return outcome

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Callable
 
 import highspy
@@ -271,7 +272,7 @@ def time_margin(time_limit_s: float) -> float:
 _LEFT_RUNNING: list[threading.Thread] = []  # HiGHS runs the planner stopped waiting for (see run)
 
 
-def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Callable[[], None] | None = None) -> bool:
+def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Sequence[Callable[[], None]] = ()) -> bool:
     """``h.run()`` in a worker thread, so that Ctrl-C and the time limit hold while HiGHS works in C.
 
     HiGHS looks at its clock and at its interrupt callbacks only between steps, and a step can
@@ -284,8 +285,8 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Callable
     raises KeyboardInterrupt once it has, or has been given up on (further Ctrl-Cs wait too).
     Returns True when HiGHS returned.
 
-    ``meanwhile`` runs in the calling thread once HiGHS has started (see :func:`_early`): work
-    that needs the model but not the solution, done on the second core while HiGHS solves.
+    ``meanwhile``: steps run in the calling thread once HiGHS has started, while it solves (see
+    :func:`_early`): work that needs the model but not the solution, done on the second core.
     """
     stop = threading.Event()
 
@@ -311,8 +312,7 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Callable
     thread.start()
     stop_at = math.inf if time_limit_s is None else start + float(time_limit_s)
     try:
-        if meanwhile is not None:
-            _early(meanwhile)
+        _early(meanwhile, done)
         while not done.wait(0.1):
             now = time.monotonic()
             if now >= stop_at + GIVE_UP_AFTER_S:
@@ -339,15 +339,19 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Callable
     return True
 
 
-def _early(work: Callable[[], None]) -> None:
-    """Start ``work`` early, while HiGHS solves: it holds the GIL, HiGHS does not (but for its
-    interrupt callbacks; benchmarks/overlap.py measured HiGHS's time unchanged by 0.1 s of
-    Python beside it). The work is only started early: whatever it did not finish (it failed)
-    is done again after the solve, where a failure surfaces as usual. Ctrl-C goes through."""
-    try:
-        work()
-    except Exception:  # noqa: BLE001 (see above: redone after the solve)
-        pass
+def _early(steps: Sequence[Callable[[], None]], done: threading.Event) -> None:
+    """Do ``steps`` early, one after the other while HiGHS solves: they hold the GIL, HiGHS does not
+    (but for its interrupt callbacks; benchmarks/overlap.py measured HiGHS's time unchanged by
+    0.1 s of Python beside it). The work is only started early: a step not started before HiGHS
+    returned, or that failed, is done after the solve where its result is needed, and a failure
+    surfaces there as usual. Ctrl-C goes through."""
+    for step in steps:
+        if done.is_set():
+            return
+        try:
+            step()
+        except Exception:  # noqa: BLE001 (see above: done again later)
+            pass
 
 
 def still_running() -> bool:
@@ -377,15 +381,15 @@ def _exit_at_once() -> None:
 def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip_gap: float | None = None,
           threads: int | None = None, progress: ProgressCallback | None = None, duals: bool = True,
           load: bool = True, relax_integrality: bool = False, start: dict[str, pd.Series] | None = None,
-          prepare: Callable[[], None] | None = None) -> SolveResult:
+          prepare: Sequence[Callable[[], None]] = ()) -> SolveResult:
     """Solve ``model`` with HiGHS; see :class:`SolveResult`. Never raises for solver outcomes.
 
     ``relax_integrality`` solves the LP relaxation instead (its objective is the root bound
     before cuts); ``load`` writes the values into the model's variables. ``start`` (values
     as in :attr:`SolveResult.values`, e.g. another solve's, matched by variable name and
     index) is handed to HiGHS as a starting solution; HiGHS ignores it if it is infeasible.
-    ``prepare``: work on the model alone (not its solution) for after the solve, done while
-    HiGHS solves (see :func:`run`), as are the indexes of the values.
+    ``prepare``: steps of work for after the solve that do not need its solution, done while
+    HiGHS solves (see :func:`run`) after the indexes of the values.
     """
     t0 = time.perf_counter()
     c = compile_model(model)
@@ -398,12 +402,10 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
     seen = _Incumbent(h, progress, c.scaling)
     indexes: list[pd.Index] = []  # of the values, one per variable family, made while HiGHS solves
 
-    def meanwhile() -> None:
+    def values_indexes() -> None:
         indexes.extend(_var_index(var) for var, _, _ in c.var_slices)
-        if prepare is not None:
-            prepare()
     t = time.perf_counter()
-    returned = run(h, time_limit_s, meanwhile)
+    returned = run(h, time_limit_s, [values_indexes, *prepare])
     timings["solve"] = time.perf_counter() - t
     if not returned:
         return _given_up(model, c, seen, timings, time_limit_s, load, t0, indexes)

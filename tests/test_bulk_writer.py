@@ -12,6 +12,7 @@ import decimal
 import math
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -23,6 +24,7 @@ from planner import excel
 from planner.report import PlanResult, write_plan
 from planner.safety import inspect_xlsx
 
+ROOT = Path(__file__).resolve().parents[1]
 LONG = "long text " * 4000  # beyond Excel's 32,767 characters: cut there
 TEXT = ["=1+1", "+A1", "@x", "-5", "\t=2", "\rx", "a\x01b\x00c\x1f", "<&>\"'", "Zürich 東京 🚀", LONG,
         "  padded  ", " ", "a\nb", "a\r\nb", "_x0041_", "plain", "x" * 10]
@@ -271,3 +273,24 @@ def test_float_widths_are_the_widths_of_the_formatted_values():
         values = np.append(values, [0.0, -0.0, np.nan, np.inf, 5e-324, 999999.5][: rng.integers(0, 7)])
         finite = values[np.isfinite(values)].tolist()
         assert excel._float_width(values) == max((excel._display_width(v) for v in finite), default=0), values
+
+
+def test_a_plan_started_beforehand_is_the_same_workbook(tmp_path):
+    """planner solve makes the input copies while HiGHS solves (report.start_plan); the workbook is
+    the one written in one go, to the byte, with the plan's sheets before the copies."""
+    from planner.reader import read_workbook
+    from planner.report import start_plan
+
+    inputs = read_workbook(ROOT / "inputs" / "example.xlsx")
+    frame = pd.DataFrame({"material": ["X"], "period": [2027], "bloc": ["ally"], "country": ["AU"], "quantity": [1.5]})
+    plan = PlanResult(facts=[("plan", "p")], costs=pd.DataFrame({"component": ["Total"], "discounted": [1.0]}),
+                      kpis=pd.DataFrame({"material": ["X"], "period": [2027], "bought": [1.5]}), purchases=frame,
+                      policies=pd.DataFrame({"policy": ["p"]}), investments=pd.DataFrame({"source": []}),
+                      shortfalls=pd.DataFrame({"material": []}), supply=frame, extra_sheets=[("Commitments", frame)])
+    once = write_plan(tmp_path / "once.xlsx", plan, inputs)
+    started = write_plan(tmp_path / "started.xlsx", plan, inputs, start_plan(inputs))
+    assert once.read_bytes() == started.read_bytes()
+    names = python_calamine.CalamineWorkbook.from_path(str(started)).sheet_names
+    assert names[:8] == ["Summary", "Supply mix", "Purchases", "Policies", "Investments", "Shortfalls", "Commitments",
+                         "input.Settings"]
+    assert all(n.startswith("input.") for n in names[7:])

@@ -9,6 +9,7 @@ the tests need no large model and assert no timings beyond "returns, and says so
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -74,18 +75,54 @@ def test_a_highs_stuck_before_any_incumbent_returns_no_solution(small_rows, stuc
     assert "did not stop" in r.message
 
 
-def test_model_only_work_is_done_while_highs_solves(small_rows):
-    """``prepare`` runs once, while HiGHS's thread is alive; the result is the one without it."""
+@pytest.fixture
+def slow_highs(monkeypatch):
+    """Each HiGHS run waits 0.3 s before its real solve: the work beside it surely starts while it runs."""
+    made = solver._highs
+
+    def highs(*args):
+        h = made(*args)
+        real = h.run
+
+        def run():
+            time.sleep(0.3)
+            return real()
+
+        h.run = run
+        return h
+
+    monkeypatch.setattr(solver, "_highs", highs)
+
+
+def test_model_only_work_is_done_while_highs_solves(small_rows, slow_highs):
+    """Each ``prepare`` step runs once, while HiGHS's thread is alive; the result is the one without them."""
     model = build_model(plan_from_rows(small_rows))
     seen = []
-    r = solver.solve(model, mip_gap=0, prepare=lambda: seen.append(
-        [t.name for t in threading.enumerate() if t.name == "highs" and t.is_alive()]))
-    assert seen == [["highs"]]
+
+    def step():
+        seen.append([t.name for t in threading.enumerate() if t.name == "highs" and t.is_alive()])
+    r = solver.solve(model, mip_gap=0, prepare=[step, step])
+    assert seen == [["highs"], ["highs"]]
     alone = solver.solve(model, mip_gap=0)
     assert r.objective == alone.objective and r.values["Buy"].equals(alone.values["Buy"])
 
 
-def test_work_that_fails_beside_highs_is_redone_after_it(small_rows, monkeypatch):
+def test_steps_left_when_highs_returns_are_not_done_beside_it(small_rows):
+    """A step starts only while HiGHS solves: one still to come when it returns is left to whoever
+    needs its result after the solve (planner.run: extraction, the plan's writing), so that it
+    does not delay them."""
+    seen = []
+
+    def until_highs_returns():
+        for t in threading.enumerate():
+            if t.name == "highs":
+                t.join(60)
+    r = solver.solve(build_model(plan_from_rows(small_rows)), mip_gap=0,
+                     prepare=[until_highs_returns, lambda: seen.append("late")])
+    assert r.status == "optimal" and seen == []
+
+
+def test_work_that_fails_beside_highs_is_redone_after_it(small_rows, monkeypatch, slow_highs):
     """The values' indexes are made while HiGHS solves; when that fails part way, after it."""
     model = build_model(plan_from_rows(small_rows))
     alone = solver.solve(model, mip_gap=0)
@@ -97,15 +134,15 @@ def test_work_that_fails_beside_highs_is_redone_after_it(small_rows, monkeypatch
             raise MemoryError("beside HiGHS")
         return made(var)
     monkeypatch.setattr(solver, "_var_index", index)
-    r = solver.solve(model, mip_gap=0, prepare=lambda: 1 / 0)
+    r = solver.solve(model, mip_gap=0, prepare=[lambda: 1 / 0])
     assert r.status == "optimal" and r.objective == alone.objective
     assert all(r.values[k].equals(v) for k, v in alone.values.items())
     assert calls.count(calls[1]) == 2 and calls.count(calls[0]) == 1  # the first made once, the second again
 
 
-def test_ctrl_c_beside_highs_stops_it(small_rows):
+def test_ctrl_c_beside_highs_stops_it(small_rows, slow_highs):
     def interrupted():
         raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
-        solver.solve(build_model(plan_from_rows(small_rows)), mip_gap=0, prepare=interrupted)
+        solver.solve(build_model(plan_from_rows(small_rows)), mip_gap=0, prepare=[interrupted])
     assert not solver.still_running()
