@@ -402,10 +402,15 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
     seen = _Incumbent(h, progress, c.scaling)
     indexes: list[pd.Index] = []  # of the values, one per variable family, made while HiGHS solves
 
+    dual_indexes: dict[str, pd.Index] = {}  # of the policy rows' duals, likewise
+
     def values_indexes() -> None:
         indexes.extend(_var_index(var) for var, _, _ in c.var_slices)
+
+    def policy_row_indexes() -> None:
+        dual_indexes.update((con.name, _index(keys)) for con, _, keys in c.row_keys if con.name.startswith("policy_"))
     t = time.perf_counter()
-    returned = run(h, time_limit_s, [values_indexes, *prepare])
+    returned = run(h, time_limit_s, [values_indexes, *([policy_row_indexes] if duals else []), *prepare])
     timings["solve"] = time.perf_counter() - t
     if not returned:
         return _given_up(model, c, seen, timings, time_limit_s, load, t0, indexes)
@@ -446,7 +451,7 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
         t = time.perf_counter()
         y = _fixed_lp_duals(h, c, x)
         if y is not None:
-            result.duals = _policy_duals(c, c.scaling.duals(y), model)
+            result.duals = _policy_duals(c, c.scaling.duals(y), dual_indexes)
             result.shadow_prices = shadow_prices(model, result.duals, result.values["Buy"])
         timings["duals"] = time.perf_counter() - t
     result.timings["total"] = time.perf_counter() - t0
@@ -561,12 +566,15 @@ def _load(model, c: Compiled, x: np.ndarray) -> None:
         v.set_value(val, skip_validation=True)
 
 
-def _policy_duals(c: Compiled, y: np.ndarray, model: pyo.Block) -> dict[str, pd.Series]:
-    """Row duals of the policy constraints (``policy_*``), by component and index."""
+def _policy_duals(c: Compiled, y: np.ndarray, indexes: dict[str, pd.Index]) -> dict[str, pd.Series]:
+    """Row duals of the policy constraints (``policy_*``), by component and index; ``indexes``: those
+    of the components already made (the others are made now)."""
     out = {}
     for con, first, keys in c.row_keys:
         if con.name.startswith("policy_"):
-            out[con.name] = pd.Series(y[first:first + len(keys)], index=_index(keys), dtype=float, name=con.name)
+            index = indexes.get(con.name)
+            out[con.name] = pd.Series(y[first:first + len(keys)], index=index if index is not None else _index(keys),
+                                      dtype=float, name=con.name)
     return out
 
 
