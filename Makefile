@@ -34,7 +34,7 @@ inputs: $(STAMP)
 	$(BIN)/planner template inputs/template.xlsx --force
 	$(BIN)/planner example inputs/example.xlsx --force
 
-# Benchmarks (benchmarks/README.md): S and M in a couple of minutes; everything in ~30 min.
+# Benchmarks (benchmarks/README.md): S and M in a couple of minutes; everything in ~12 min.
 .PHONY: bench bench-all
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py S M
