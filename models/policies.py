@@ -412,6 +412,7 @@ class _Lookup:
                                      _objects(period.values)[keys % n], _slices(order, start), order, start,
                                      np.diff(np.append(start, len(order))))
         return self.made_pairs
+
     def coded(self, f: str, as_text: bool = True) -> _Coded:
         """The column ``f`` of op coded (see :class:`_Coded`); per offer where op's offers are given:
         the same codes, from a few thousand values rather than every purchase's."""
@@ -544,11 +545,14 @@ class _Pairs:
     size: np.ndarray
 
 
+def ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """start[0], start[0] + 1, …, start[0] + count[0] - 1, then the same for start[1], …"""
+    return np.repeat(start - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+
+
 def _runs(values: np.ndarray, start: np.ndarray, size: np.ndarray) -> np.ndarray:
     """values[start[0]:start[0] + size[0]], then the same for start[1], …, joined."""
-    if not len(start):
-        return np.empty(0, dtype=np.int64)
-    return values[np.repeat(start - np.cumsum(size) + size, size) + np.arange(int(size.sum()))]
+    return values[ranges(start, size)] if len(start) else np.empty(0, dtype=np.int64)
 
 
 def _objects(values) -> np.ndarray:

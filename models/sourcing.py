@@ -59,6 +59,7 @@ from .data import PlanData
 from .matrix import Keys, MatrixModel, Row
 from .policies import (COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, Expansion, Instances, PolicyInstance, _factorize,
                        expand, rule_is_max, rule_kind)
+from .policies import ranges as _ranges
 
 # Pyomo, imported when a Pyomo model is first built (:func:`_import_pyomo`): ``planner solve``
 # builds a MatrixModel and never needs it (0.26 s of every start).
@@ -162,7 +163,7 @@ class ModelTables:
     builds: pd.DataFrame
     demand: pd.DataFrame
     policies: Sequence[PolicyInstance]
-    buy: list = field(default_factory=list)
+    buy: Sequence = field(default_factory=list)  # the Buy variables in op's order (a MatrixModel's: a range of columns)
     stock: pd.DataFrame = field(default_factory=pd.DataFrame)  # see _stock_table
     policy_rows_of: list = field(default_factory=list)  # (constraint name, positions in policies of its rows' instances)
     cost_terms: dict[str, tuple] = field(default_factory=dict)  # see add_objective
@@ -609,11 +610,6 @@ def _grouped(code: np.ndarray) -> np.ndarray:
     if len(code) and code.min() >= 0 and code.max() < 1 << 16:
         code = code.astype(np.uint16)
     return np.argsort(code, kind="stable")
-
-
-def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """start[0], start[0] + 1, …, start[0] + count[0] - 1, then the same for start[1], …"""
-    return np.repeat(start - _indptr(count)[:-1], count) + np.arange(int(count.sum()))
 
 
 def _pairs(m, name: str, keys: list, first: np.ndarray, second: np.ndarray, coef, sense: str) -> None:
