@@ -6,8 +6,7 @@ faults, about a fifth of what the planner spends beside HiGHS (run once more in 
 process, with that memory already touched, the same stages took 35 ms less). While the
 workbook is read and checked, which keeps one core busy, :func:`warmed` has a helper thread
 touch a block of the heap on the other core; the block is handed back before the model is
-built, and the model's arrays are then made in pages already touched. While HiGHS solves, the
-main thread, idle, touches another block for the plan's writing (:func:`touch`).
+built, and the model's arrays are then made in pages already touched.
 
 This needs glibc's allocator, told (``mallopt``) to keep large blocks in its heap rather than
 in mappings of their own, and to keep freed memory rather than return it to the system: a
@@ -31,8 +30,7 @@ from pathlib import Path
 BYTES_PER_FILE_BYTE = 400
 LEAST_BYTES, MOST_BYTES = 16 << 20, 256 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-# blocks below the threshold come from the heap (glibc accepts no higher one everywhere); touched in pieces
-MMAP_THRESHOLD, PIECE = 32 << 20, 16 << 20
+MMAP_THRESHOLD, PIECE = 32 << 20, 16 << 20  # blocks below the threshold come from the heap; touched in pieces
 
 
 def _glibc():
@@ -55,29 +53,6 @@ def block_size(path: str | os.PathLike) -> int:
     return size if size >= LEAST_BYTES else 0
 
 
-def _kept_in_heap(libc) -> bool:
-    """Tell glibc to serve blocks below MMAP_THRESHOLD from its heap, so that a freed one is reused, and
-    to keep freed memory rather than hand it back to the system; False if it refuses."""
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1))
-
-
-def touch(path: str | os.PathLike) -> None:
-    """Touch :func:`block_size` bytes of the heap now and hand them back: the next allocations (the
-    plan's writing, after HiGHS) find them touched. ``planner solve`` does it while HiGHS solves,
-    when this thread has nothing else to do; the memset runs without the GIL."""
-    n = block_size(Path(path))
-    libc = _glibc() if n else None
-    if libc is None or not _kept_in_heap(libc):
-        return
-    blocks = [b for b in (libc.malloc(PIECE) for _ in range(n // PIECE)) if b]
-    try:
-        for b in blocks:
-            ctypes.memset(b, 0, PIECE)
-    finally:
-        for b in blocks:
-            libc.free(b)
-
-
 @contextmanager
 def warmed(path: str | os.PathLike):
     """While the body runs (reading and checking the workbook at ``path``), a helper thread
@@ -88,7 +63,9 @@ def warmed(path: str | os.PathLike):
     if libc is None:
         yield
         return
-    if not _kept_in_heap(libc):
+    # blocks below 32 MB from the heap (glibc accepts no higher threshold everywhere), so that a freed
+    # one is reused; freed memory kept, not handed back to the system
+    if not (libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1)):
         yield
         return
     blocks = [b for b in (libc.malloc(PIECE) for _ in range(n // PIECE)) if b]

@@ -118,7 +118,7 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
     started = []
     steps = [functools.partial(prepare_extract, model, data)]
     if out is not None:
-        steps += [lambda: started.append(start_plan(book)), functools.partial(memory.touch, path)]  # (for the writing)
+        steps.append(lambda: started.append(start_plan(book)))
     result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress, prepare=steps)
     timings["solve"] = result.timings.get("total", 0.0)
     outcome = Outcome(result.status, checked, result, timings=timings)
