@@ -56,8 +56,8 @@ def block_size(path: str | os.PathLike) -> int:
 @contextmanager
 def warmed(path: str | os.PathLike):
     """While the body runs (reading and checking the workbook at ``path``), a helper thread
-    touches a block of the heap of :func:`block_size` bytes; on leaving, the block is freed
-    for the allocations that follow (waiting for the helper first, if it has not finished)."""
+    touches :func:`block_size` bytes of the heap, in blocks of PIECE bytes; on leaving, the blocks
+    are freed for the allocations that follow (after the helper is done, if it is not yet)."""
     n = block_size(Path(path))
     libc = _glibc() if n else None
     if libc is None:
