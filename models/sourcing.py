@@ -478,7 +478,7 @@ def _declare_columns(m: MatrixModel) -> None:
     short_keys = list(zip(short["material"].tolist(), short["period"].astype(int).tolist()))
     m.Shortfall = m.add_columns("Shortfall", short_keys, 0.0, short["quantity"].to_numpy(dtype=float))
     m.Supply = m.add_columns("Supply", _supplies(tb)[0])
-    m.Violation = m.add_columns("Violation", Keys(int(tb.codes.soft.sum()), functools.partial(_soft_names, tb)))
+    m.Violation = m.add_columns("Violation", _named(m, int(tb.codes.soft.sum()), functools.partial(_soft_names, tb)))
     st = tb.stock
     stock_keys = list(zip(st["material"], st["period"].astype(int)))
     m.Stock = m.add_columns("Stock", stock_keys, st["reserve"].to_numpy(dtype=float), st["max_stock"].to_numpy(dtype=float))
@@ -535,12 +535,15 @@ def _op_keys(tb: ModelTables, mask: np.ndarray | None = None) -> list[tuple]:
     return list(compress(c.keys, mask.tolist()))
 
 
+def _named(m, n: int, make) -> Sequence:
+    """The ``n`` keys ``make()`` gives: made now for a Pyomo model (its sets are made of them), when
+    first read for a MatrixModel (models.matrix.Keys: HiGHS needs no names)."""
+    return Keys(n, make) if isinstance(m, MatrixModel) else make()
+
+
 def _op_key_list(m, tb: ModelTables, mask: np.ndarray | None = None) -> Sequence[tuple]:
-    """:func:`_op_keys`: now for a Pyomo model (its sets are made of them), when first read for a
-    MatrixModel (models.matrix.Keys: HiGHS needs no names)."""
-    if isinstance(m, MatrixModel):
-        return Keys(len(tb.op) if mask is None else int(np.count_nonzero(mask)), functools.partial(_op_keys, tb, mask))
-    return _op_keys(tb, mask)
+    """:func:`_op_keys` of op's rows ``mask``, as :func:`_named` makes them."""
+    return _named(m, len(tb.op) if mask is None else int(np.count_nonzero(mask)), functools.partial(_op_keys, tb, mask))
 
 
 def _source_use(tb: ModelTables) -> tuple[np.ndarray, np.ndarray]:
@@ -1005,8 +1008,7 @@ def _add_policies(m, rules: tuple[str, str], terms) -> list[np.ndarray]:
             rows, soft, rhs, at = _rows_taken(rows, kept), soft[kept], rhs[kept], at[kept]
         violation = _variables(m, m.Violation)[(np.cumsum(tb.codes.soft) - 1)[at[soft]]]  # the soft instances' places
         rows = _with_term(rows, soft, violation, -1.0 if is_max else 1.0)
-        names = functools.partial(_names_at, e, at)
-        _csr_constraint(m, name, Keys(len(at), names) if isinstance(m, MatrixModel) else names(), rows,
+        _csr_constraint(m, name, _named(m, len(at), functools.partial(_names_at, e, at)), rows,
                         "<=" if is_max else ">=", rhs)
         tb.policy_rows_of.append((name, at))
         given.append(at)

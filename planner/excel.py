@@ -325,7 +325,7 @@ def write_bulk_table(ws: Worksheet, name: str, frame: pd.DataFrame, formats: Map
     frame = frame.reset_index(drop=True)
     letters = [get_column_letter(j) for j in range(1, len(frame.columns) + 1)]
     before = [ws.column_dimensions[x].width if x in ws.column_dimensions else 0 for x in letters]
-    last_col = max(ws.max_column, len(frame.columns)) if start_row > 1 else len(frame.columns)  # (cells above)
+    last_col = max(ws.max_column, len(frame.columns))  # the used range covers any cells above the table
     columns = _header(ws, name, frame.columns, start_row, 1)
     rows = [str(i) for i in range(start_row + 1, start_row + 1 + len(frame))]
     cells = []

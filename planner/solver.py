@@ -27,8 +27,8 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 import highspy
@@ -341,10 +341,11 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Sequence
 
 def _early(steps: Sequence[Callable[[], None]], done: threading.Event) -> None:
     """Do ``steps`` early, one after the other while HiGHS solves: they hold the GIL, HiGHS does not
-    (but for its interrupt callbacks; benchmarks/overlap.py measured HiGHS's time unchanged by
-    0.1 s of Python beside it). The work is only started early: a step not started before HiGHS
-    returned, or that failed, is done after the solve where its result is needed, and a failure
-    surfaces there as usual. Ctrl-C goes through."""
+    (but for its interrupt callbacks; benchmarks/overlap.py measured HiGHS's time on L unchanged by
+    0.1 s of Python beside it, while a solve of a few ms waits for the GIL at each simplex step
+    until the work is done: no wall time lost). The work is only started early: a step not
+    started before HiGHS returned, or that failed, is done after the solve where its result is
+    needed, and a failure surfaces there as usual. Ctrl-C goes through."""
     for step in steps:
         if done.is_set():
             return
@@ -580,24 +581,22 @@ def _policy_duals(c: Compiled, y: np.ndarray, indexes: dict[str, pd.Index]) -> d
 
 def _violation(c: Compiled, x: np.ndarray) -> Violation:
     """Largest violation of rows, column bounds and integrality at ``x``."""
-    candidates = []  # (amount, where, kind); only the largest is named (names are made when first read)
+    candidates = []  # (amount, kind, row or column); only the largest is named (names are made when first read)
     if c.num_row:
         act = c.A @ x
         rv = np.maximum(c.row_lower - act, act - c.row_upper)
         i = int(np.argmax(rv))
-        candidates.append((float(rv[i]), lambda: c.row_name(i), "row"))
+        candidates.append((float(rv[i]), "row", i))
     if c.num_col:
         bv = np.maximum(c.col_lower - x, x - c.col_upper)
         j = int(np.argmax(bv))
-        candidates.append((float(bv[j]), lambda: c.col_name(j), "bound"))
+        candidates.append((float(bv[j]), "bound", j))
         iv = np.where(c.integer, np.abs(x - np.round(x)), 0.0)
         k = int(np.argmax(iv))
-        candidates.append((float(iv[k]), lambda: c.col_name(k), "integrality"))
-    if not candidates:
-        return Violation(0.0, None, None)
-    amount, where, kind = max(candidates, key=lambda v: v[0])
+        candidates.append((float(iv[k]), "integrality", k))
+    amount, kind, at = max(candidates, key=lambda v: v[0], default=(0.0, None, None))
     if amount > 0:
-        return Violation(amount, where(), kind)
+        return Violation(amount, c.row_name(at) if kind == "row" else c.col_name(at), kind)
     return Violation(0.0, None, None)
 
 

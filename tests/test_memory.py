@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import pytest
 
 from planner import memory
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 FAULTS = """
 import json, resource, sys
@@ -58,4 +60,4 @@ def test_the_block_is_handed_back_when_reading_fails(tmp_path):
     workbook.write_bytes(b"\0" * 100_000)
     with pytest.raises(ValueError), memory.warmed(workbook):
         raise ValueError("unreadable")
-    assert not any(t.name == "warm-heap" for t in __import__("threading").enumerate())
+    assert not any(t.name == "warm-heap" for t in threading.enumerate())
