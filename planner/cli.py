@@ -63,7 +63,7 @@ class _Planner(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except InputError as e:
-            report_problems(None, e.problems, False)
+            report_problems(getattr(e, "path", None), e.problems, False)  # an unreadable file is named
             ctx.exit(EXIT_INVALID)
         except OutputError as e:
             _err(f"error: {e}")

@@ -47,7 +47,7 @@ def inspect_xlsx(path: Path) -> Inspection:
     """Check ``path`` is a safe .xlsx archive; raise :class:`UnreadableFile` otherwise."""
     path = Path(path)
     if not path.exists():
-        raise UnreadableFile(path, "no such file.")
+        raise UnreadableFile(path, "does not exist (no such file).")
     if path.is_dir():
         raise UnreadableFile(path, "is a folder, not a workbook.")
     try:

@@ -60,3 +60,11 @@ def test_solve_stdout_holds_only_results(tmp_path, small_rows):
     assert not any("Running HiGHS" in line or "Copyright" in line for line in lines)
     assert json.loads(lines[-1])["status"] == "optimal"
     assert out.stderr == ""  # --quiet: nothing on stderr either
+
+
+def test_a_missing_workbook_is_named_in_one_sentence(tmp_path):
+    missing = tmp_path / "missing.xlsx"
+    result = run("solve", missing)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{missing}: 1 problem(s) must be fixed",
+                                          "  error    the file does not exist (no such file)."]
