@@ -96,6 +96,22 @@ def test_small_plan_known_optimum_and_readback(tmp_path, small_rows):
     assert wb["input.Materials"]["C2"].value == "=HYPERLINK(\"http://x\")"
 
 
+def test_shadow_prices_of_a_mip_are_those_of_its_lp_with_the_decisions_fixed(tmp_path, small_rows):
+    """The candidate NEW makes the small plan a MIP (build or not); its rules' shadow prices come from
+    the LP with that decision fixed (not built). By hand: one percentage point more of FEOC moves 1 t
+    of NdPr from MP (60) to CN1 (40 x 1.25 = 50), saving 10; and 0.1 t of Dy from LYN (400) to CN1
+    (300 x 1.25 = 375), saving 2.5. No discounting."""
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    result, _ = run("solve", path, "-o", tmp_path / "plan.xlsx", "--quiet")
+    assert result.exit_code == 0, result.output
+    policies = pd.read_excel(tmp_path / "plan.xlsx", sheet_name="Policies", engine="calamine")
+    assert pd.read_excel(tmp_path / "plan.xlsx", sheet_name="Investments", engine="calamine").empty
+    prices = {(m, int(t)): v for m, t, v in zip(policies["material"], policies["period"], policies["shadow_price"])}
+    assert prices == pytest.approx({("NdPr", 2026): -10, ("NdPr", 2027): -10, ("Dy", 2026): -2.5, ("Dy", 2027): -2.5},
+                                   abs=1e-9)
+    assert set(policies["shadow_price_unit"]) == {"USD per percentage point"}
+
+
 def test_a_plan_solves_again_as_it_stands(tmp_path, small_rows):
     path = write_plain(tmp_path / "in.xlsx", small_rows)
     _, first = run("solve", path, "-o", tmp_path / "plan.xlsx", "--json")
