@@ -100,7 +100,9 @@ class Keys(Sequence):
 
     The rows and columns of a :class:`MatrixModel` are named by keys that only diagnostics and
     reports read (a row's name, the index of a variable's values); HiGHS needs none of them, so
-    they are made after it has started (or never). Equal to any sequence of the same keys."""
+    they are made after it has started (or never). The model's policy instances are kept the same
+    way (models.sourcing: the rows are built from their arrays). Equal to any sequence of the same
+    keys."""
 
     __slots__ = ("_n", "_make", "_list")
 

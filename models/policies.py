@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -158,23 +157,6 @@ class Expansion:
         out = list(map(object.__new__, repeat(PolicyInstance, len(dicts))))
         deque(map(_set_fields, out, dicts), maxlen=0)
         return out
-
-
-class Instances(Sequence):
-    """An :class:`Expansion`'s instances as a read-only list; the instances are made when one is
-    first read (its length is known before)."""
-
-    def __init__(self, expansion: Expansion):
-        self.expansion = expansion
-
-    def __len__(self) -> int:
-        return len(self.expansion)
-
-    def __getitem__(self, i):
-        return self.expansion.instances[i]
-
-    def __iter__(self):
-        return iter(self.expansion.instances)
 
 
 def expand(policies: pd.DataFrame, op: pd.DataFrame, periods: tuple[int, ...],

@@ -57,7 +57,7 @@ from pandas.arrays import NumpyExtensionArray
 
 from .data import PlanData
 from .matrix import Keys, MatrixModel, Row
-from .policies import (COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, Expansion, Instances, PolicyInstance, _factorize,
+from .policies import (COUNT_RULES, HORIZON, SHARE_RULES, TOTAL_RULES, Expansion, PolicyInstance, _factorize,
                        expand, rule_is_max, rule_kind)
 from .policies import ranges as _ranges
 
@@ -153,7 +153,7 @@ class ModelTables:
                 ``lead_time``, ``discount``
     demand      one row per demand: ``material``, ``period``, ``quantity``,
                 ``shortage_penalty``, ``row``, ``discount``
-    policies    every policy instance, in Policies row order (made when first read: see models.policies.Instances)
+    policies    every policy instance, in Policies row order (made when first read: models.matrix.Keys)
     policy_rows policy instance name → the name of the constraint its row is in (made when first read from
                 ``policy_rows_of``: each constraint's instances, positions in ``policies``); instances
                 that can never bind have no row
@@ -178,8 +178,16 @@ class ModelTables:
         """Policy instance name → the name of the constraint its row is in (made when first read)."""
         if self._policy_rows is None:
             names = self.codes.expansion.names if self.policy_rows_of else []
-            self._policy_rows = {names[i]: name for name, at in self.policy_rows_of for i in at.tolist()}
+            self._policy_rows = {n: c for n, c in zip(names, self.policy_constraints()) if c is not None}
         return self._policy_rows
+
+    def policy_constraints(self) -> list[str | None]:
+        """Each policy instance's constraint (its name), in the order of ``policies``; None where it has no row."""
+        out: list[str | None] = [None] * len(self.policies)
+        for name, at in self.policy_rows_of:
+            for i in at.tolist():
+                out[i] = name
+        return out
 
 
 @dataclass
@@ -326,7 +334,7 @@ def _tables(data: PlanData) -> ModelTables:
 
     # the selection fields coded per offer (a row of attributes), not per offer-period
     codes.expansion = expansion = expand(data.policies, op, periods, offers=(attributes, row_of[keep]))
-    policies = Instances(expansion)  # made when first read: the model reads the expansion's arrays
+    policies = Keys(len(expansion), lambda: expansion.instances)  # made when first read: the model reads the arrays
     # each rule's instances (the rules in the order of their first instance), from each Policies row's rule
     rule_of = [f["rule"] for f in expansion.fields]
     rules = list(dict.fromkeys(rule_of[i] for i in np.unique(expansion.row).tolist()))
@@ -1428,10 +1436,7 @@ class _PolicyArrays:
         self.kind = np.array([p.kind for p in rules.values()])[which]
         self.is_max = np.array([p.is_max for p in rules.values()], dtype=bool)[which]
         self.names = np.array(name, dtype=object)
-        constraint = [None] * len(name)
-        for component, at in tb.policy_rows_of:
-            for i in at.tolist():
-                constraint[i] = component
+        constraint = tb.policy_constraints()
         self.limit, self.penalty = np.array(limit, dtype=float), np.array(penalty, dtype=float)
         self.soft = np.array(soft, dtype=bool)
         self.columns = pd.DataFrame(dict(

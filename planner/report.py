@@ -10,7 +10,6 @@ named Excel Table; user text is always written as text (see :mod:`planner.excel`
 from __future__ import annotations
 
 import itertools
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
