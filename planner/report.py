@@ -138,8 +138,10 @@ def _summary(ws, r: PlanResult) -> None:
     ws.cell(row=row, column=1, value="KPIs per material and period").font = SECTION_FONT
     row += 1
     excel.write_bulk_table(ws, "KPIs", r.kpis, _formats(r.kpis), start_row=row, freeze=False)  # the sheet's last table
-    # the facts' labels and values share columns A and B with the tables: widen, never narrow
-    for j, least in enumerate([36, 18] + [14] * (len(r.kpis.columns) - 2), start=1):
+    # the facts' labels and values share columns A and B with the tables: widen, never narrow; column A
+    # as wide as the longest label (bold), so that none runs under its value
+    label_width = max([36, *(len(str(label)) + 2 for label, _ in r.facts)])
+    for j, least in enumerate([label_width, 18] + [14] * (len(r.kpis.columns) - 2), start=1):
         letter = get_column_letter(j)
         excel.set_width(ws, j, max(least, ws.column_dimensions[letter].width or 0))
 

@@ -112,6 +112,17 @@ def test_shadow_prices_of_a_mip_are_those_of_its_lp_with_the_decisions_fixed(tmp
     assert set(policies["shadow_price_unit"]) == {"USD per percentage point"}
 
 
+def test_the_summary_labels_fit_their_column(tmp_path, small_rows):
+    """The run's facts are labels in column A beside values in B: none may run under its value."""
+    path = write_plain(tmp_path / "in.xlsx", small_rows)
+    result, _ = run("solve", path, "-o", tmp_path / "plan.xlsx", "--quiet")
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(tmp_path / "plan.xlsx")["Summary"]
+    labels = [c.value for c in ws["A"] if isinstance(c.value, str) and ws.cell(row=c.row, column=2).value is not None]
+    assert "coefficient ranges (before → after scaling)" in labels
+    assert ws.column_dimensions["A"].width >= max(map(len, labels))
+
+
 def test_a_plan_solves_again_as_it_stands(tmp_path, small_rows):
     path = write_plain(tmp_path / "in.xlsx", small_rows)
     _, first = run("solve", path, "-o", tmp_path / "plan.xlsx", "--json")
