@@ -287,6 +287,9 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Sequence
 
     ``meanwhile``: steps run in the calling thread once HiGHS has started, while it solves (see
     :func:`_early`): work that needs the model but not the solution, done on the second core.
+    The interrupt callbacks are subscribed once that work is done (or on Ctrl-C): HiGHS calls them
+    at every simplex iteration, and each call waits for the GIL the work holds. HiGHS reads the
+    subscription at its next check, so a stop asked for after it still reaches HiGHS at once.
     """
     stop = threading.Event()
 
@@ -294,8 +297,10 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Sequence
         e.interrupt(stop.is_set())  # HiGHS keeps the flag from one run of h to the next: always set it
 
     callbacks = (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)
-    for callback in callbacks:
-        callback.subscribe(interrupt)
+
+    def listen() -> None:  # HiGHS asks for the GIL at each of these checks (each simplex iteration)
+        for callback in callbacks:
+            callback.subscribe(interrupt)  # (once: a callback already subscribed is kept as it is)
     failed: list[BaseException] = []
     done = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C can mark a running thread stopped
 
@@ -313,6 +318,7 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Sequence
     stop_at = math.inf if time_limit_s is None else start + float(time_limit_s)
     try:
         _early(meanwhile, done)
+        listen()  # only now: beside the work above, HiGHS would wait for the GIL at every check
         while not done.wait(0.1):
             now = time.monotonic()
             if now >= stop_at + GIVE_UP_AFTER_S:
@@ -323,6 +329,7 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Sequence
                 stop.set()
     except KeyboardInterrupt:
         stop.set()
+        listen()  # (if Ctrl-C came during the work beside HiGHS)
         give_up = time.monotonic() + GIVE_UP_AFTER_S
         while not done.is_set() and time.monotonic() < give_up:
             try:
@@ -341,11 +348,10 @@ def run(h: highspy.Highs, time_limit_s: float | None = None, meanwhile: Sequence
 
 def _early(steps: Sequence[Callable[[], None]], done: threading.Event) -> None:
     """Do ``steps`` early, one after the other while HiGHS solves: they hold the GIL, HiGHS does not
-    (but for its interrupt callbacks; benchmarks/overlap.py measured HiGHS's time on L unchanged by
-    0.1 s of Python beside it, while a solve of a few ms waits for the GIL at each simplex step
-    until the work is done: no wall time lost). The work is only started early: a step not
-    started before HiGHS returned, or that failed, is done after the solve where its result is
-    needed, and a failure surfaces there as usual. Ctrl-C goes through."""
+    (its interrupt callbacks, which would need it, are subscribed after: see :func:`run`). The
+    work is only started early: a step not started before HiGHS returned, or that failed, is done
+    after the solve where its result is needed, and a failure surfaces there as usual. Ctrl-C goes
+    through."""
     for step in steps:
         if done.is_set():
             return

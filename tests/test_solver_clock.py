@@ -12,6 +12,7 @@ import threading
 import time
 
 import numpy as np
+import highspy
 import pytest
 
 from models import build_model
@@ -77,11 +78,13 @@ def test_a_highs_stuck_before_any_incumbent_returns_no_solution(small_rows, stuc
 
 @pytest.fixture
 def slow_highs(monkeypatch):
-    """Each HiGHS run waits 0.3 s before its real solve: the work beside it surely starts while it runs."""
-    made = solver._highs
+    """Each HiGHS run waits 0.3 s before its real solve: the work beside it surely starts while it runs.
+    The Highs made are listed in the fixture's value."""
+    made, listed = solver._highs, []
 
     def highs(*args):
         h = made(*args)
+        listed.append(h)
         real = h.run
 
         def run():
@@ -92,6 +95,7 @@ def slow_highs(monkeypatch):
         return h
 
     monkeypatch.setattr(solver, "_highs", highs)
+    return listed
 
 
 def test_model_only_work_is_done_while_highs_solves(small_rows, slow_highs):
@@ -140,9 +144,34 @@ def test_work_that_fails_beside_highs_is_redone_after_it(small_rows, monkeypatch
     assert calls.count(calls[1]) == 2 and calls.count(calls[0]) == 1  # the first made once, the second again
 
 
+def test_interrupt_checks_start_after_the_work_beside_highs(small_rows, slow_highs, monkeypatch):
+    """HiGHS calls its interrupt callbacks at every simplex iteration, and each call waits for the GIL
+    the work beside it holds: they are subscribed once that work is done. A stop asked for later
+    still reaches HiGHS (see the Ctrl-C test below, and the time limit's above)."""
+    from highspy.highs import HighsCallback
+
+    events = []
+    subscribe = HighsCallback.subscribe
+
+    def recorded(self, callback, user_data=None):
+        events.append(("subscribe", int(self.callback_type)))
+        return subscribe(self, callback, user_data)
+    monkeypatch.setattr(HighsCallback, "subscribe", recorded)
+    r = solver.solve(build_model(plan_from_rows(small_rows)), mip_gap=0, duals=False,
+                     prepare=[lambda: events.append("step"), lambda: events.append("step")])
+    assert r.status == "optimal"
+    interrupts = {int(t) for t in (highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt,
+                                   highspy.cb.HighsCallbackType.kCallbackIpmInterrupt,
+                                   highspy.cb.HighsCallbackType.kCallbackMipInterrupt)}
+    subscribed = [i for i, e in enumerate(events) if e != "step" and e[1] in interrupts]
+    assert len(subscribed) == 3 and max(i for i, e in enumerate(events) if e == "step") < min(subscribed), events
+
+
 def test_ctrl_c_beside_highs_stops_it(small_rows, slow_highs):
     def interrupted():
         raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
         solver.solve(build_model(plan_from_rows(small_rows)), mip_gap=0, prepare=[interrupted])
     assert not solver.still_running()
+    # the stop reached HiGHS, though its interrupt checks were not yet subscribed when Ctrl-C came
+    assert slow_highs[0].getModelStatus() == highspy.HighsModelStatus.kInterrupt
