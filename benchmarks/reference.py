@@ -50,6 +50,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from models.data import PlanData
+from planner import solver
 
 IN_USE_FRACTION = 0.01  # README: an offer counted by min_sources is in use from 1% of its bound
 METRIC = {"quantity": None, "spend": "price", "co2e": "co2e", "water": "water", "waste": "waste", "risk": "risk_score"}
@@ -383,7 +384,8 @@ def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | No
     if threads is not None:
         h.setOptionValue("threads", int(threads))
         highspy.Highs.resetGlobalScheduler(True)
-    for k, v in (options or {}).items():
+    lp = relax_integrality or not ref.integer.any()  # an LP gets the planner's LP options
+    for k, v in {**(solver.LP_OPTIONS if lp else {}), **(options or {})}.items():
         h.setOptionValue(k, v)
     t = time.perf_counter()
     A = ref.A

@@ -223,6 +223,8 @@ def _highs(c: Compiled, time_limit_s, mip_gap, threads, relax_integrality: bool 
         c.order = solver_order(A)
     if relax_integrality:
         c.integer[:] = False
+    if not c.integer.any():
+        _as_lp(h)
     s, o = c.scaling, c.order  # HiGHS sees the scaled model, its columns in c.order; values cross back through _to_model
     scaled = type(A)((s.matrix_data(A), A.indices, A.indptr), shape=A.shape)[:, o]  # (A's index arrays, not copied)
     h.passModel(c.num_col, c.num_row, scaled.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
@@ -268,6 +270,20 @@ def time_margin(time_limit_s: float) -> float:
     """Seconds taken off a time limit before HiGHS gets it: 10% of it, at most 1 s."""
     return min(TIME_MARGIN_FRACTION * float(time_limit_s), TIME_MARGIN_MAX_S)
 
+
+# An LP (no integer column: a model without binaries, an LP relaxation, the fixed LP of a MIP's
+# duals) is solved without presolve: HiGHS's dual simplex on the planner's scaled model straight
+# away was faster on every benchmark model, best of 3 (LP relaxations: XL 2.01 → 0.61 s, L 0.44 →
+# 0.14 s, M 0.040 → 0.015 s, CFL 1.31 → 1.12 s, the example 13 → 8 ms; the fixed LPs of the MIPs:
+# XL 1.62 → 0.68 s, L 0.31 → 0.11 s; benchmarks/README.md). Presolve stays on for MIPs, whose
+# branch and bound it shrinks.
+LP_OPTIONS = {"presolve": "off"}
+
+
+def _as_lp(h: highspy.Highs) -> None:
+    """Set :data:`LP_OPTIONS` on ``h``, which now holds an LP."""
+    for option, value in LP_OPTIONS.items():
+        h.setOptionValue(option, value)
 
 _LEFT_RUNNING: list[threading.Thread] = []  # HiGHS runs the planner stopped waiting for (see run)
 
@@ -522,12 +538,8 @@ def _given_up(model: pyo.Block | MatrixModel, c: Compiled, seen: _Incumbent, tim
 
 
 def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray | None:
-    """Row duals of the LP with every integer column fixed at its (rounded) value.
-
-    That LP is solved without presolve: HiGHS's dual simplex on it straight away took half the time
-    or less on every benchmark model (XL 1.62 → 0.68 s, L 0.31 → 0.11 s, M 0.029 → 0.011 s, CFL
-    0.19 → 0.17 s, the example 6 → 4 ms; best of 3, benchmarks/README.md), and its duals are then
-    the LP's own, not ones recovered by postsolve."""
+    """Row duals of the LP with every integer column fixed at its (rounded) value, solved as every
+    LP is (:data:`LP_OPTIONS`): its duals are then the LP's own, not ones recovered by postsolve."""
     if c.num_row == 0:
         return np.zeros(0)
     ints = np.flatnonzero(c.integer)
@@ -538,7 +550,7 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray) -> np.ndarray 
         h.changeColsBounds(len(ints), at, fixed, fixed)
         h.changeColsIntegrality(len(ints), at, np.zeros(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", 1e30)
-        h.setOptionValue("presolve", "off")
+        _as_lp(h)
         run(h)
         if h.getModelStatus() != _MS.kOptimal:
             return None

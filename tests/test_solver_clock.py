@@ -144,6 +144,19 @@ def test_work_that_fails_beside_highs_is_redone_after_it(small_rows, monkeypatch
     assert calls.count(calls[1]) == 2 and calls.count(calls[0]) == 1  # the first made once, the second again
 
 
+def test_lps_are_solved_without_presolve(small_rows, slow_highs):
+    """planner.solver.LP_OPTIONS: the LP relaxation, and the fixed LP of a MIP's duals (after the MIP,
+    solved with presolve); HiGHS then reports the model not presolved."""
+    model = build_model(plan_from_rows(small_rows))
+    lp = solver.solve(model, relax_integrality=True)
+    mip = solver.solve(model, mip_gap=0)
+    for h in slow_highs:
+        assert h.getOptionValue("presolve")[1] == "off"
+        assert h.getModelPresolveStatus() == highspy.HighsPresolveStatus.kNotPresolved
+    assert mip.shadow_prices is not None and lp.status == mip.status == "optimal"
+    assert lp.objective <= mip.objective
+
+
 def test_interrupt_checks_start_after_the_work_beside_highs(small_rows, slow_highs, monkeypatch):
     """HiGHS calls its interrupt callbacks at every simplex iteration, and each call waits for the GIL
     the work beside it holds: they are subscribed once that work is done. A stop asked for later
