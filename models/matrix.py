@@ -102,17 +102,18 @@ class Keys(Sequence):
     reports read (a row's name, the index of a variable's values); HiGHS needs none of them, so
     they are made after it has started (or never). The model's policy instances are kept the same
     way (models.sourcing: the rows are built from their arrays). Equal to any sequence of the same
-    keys."""
+    keys. ``one(i)``, when given, makes the i-th key alone: one key read (a violated row named
+    in a plan) then does not make them all (on L, 0.1 ms rather than 13 ms for offer_capacity's)."""
 
-    __slots__ = ("_n", "_make", "_list")
+    __slots__ = ("_n", "_make", "_one", "_list")
 
-    def __init__(self, n: int, make):
-        self._n, self._make, self._list = int(n), make, None
+    def __init__(self, n: int, make, one=None):
+        self._n, self._make, self._one, self._list = int(n), make, one, None
 
     def _keys(self) -> list:
         if self._list is None:
             self._list = self._make()
-            self._make = None
+            self._make = self._one = None
             if len(self._list) != self._n:
                 raise ValueError(f"{len(self._list)} keys made where {self._n} were announced")
         return self._list
@@ -121,6 +122,10 @@ class Keys(Sequence):
         return self._n
 
     def __getitem__(self, i):
+        if self._list is None and self._one is not None and isinstance(i, int):
+            if not -self._n <= i < self._n:
+                raise IndexError(f"key {i} of {self._n}")
+            return self._one(i % self._n)
         return self._keys()[i]
 
     def __iter__(self):

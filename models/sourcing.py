@@ -543,15 +543,24 @@ def _op_keys(tb: ModelTables, mask: np.ndarray | None = None) -> list[tuple]:
     return list(compress(c.keys, mask.tolist()))
 
 
-def _named(m, n: int, make) -> Sequence:
+def _op_key(tb: ModelTables, mask: np.ndarray | None, i: int) -> tuple:
+    """The i-th of :func:`_op_keys` (tb, mask), made alone."""
+    c = tb.codes
+    r = slice(i, i + 1) if mask is None else np.flatnonzero(mask)[i:i + 1]
+    return c.sources[c.source[r]].tolist()[0], c.materials[c.material[r]].tolist()[0], c.period[r].tolist()[0]
+
+
+def _named(m, n: int, make, one=None) -> Sequence:
     """The ``n`` keys ``make()`` gives: made now for a Pyomo model (its sets are made of them), when
-    first read for a MatrixModel (models.matrix.Keys: HiGHS needs no names)."""
-    return Keys(n, make) if isinstance(m, MatrixModel) else make()
+    first read for a MatrixModel (models.matrix.Keys: HiGHS needs no names; ``one(i)``, if given,
+    makes the i-th alone)."""
+    return Keys(n, make, one) if isinstance(m, MatrixModel) else make()
 
 
 def _op_key_list(m, tb: ModelTables, mask: np.ndarray | None = None) -> Sequence[tuple]:
     """:func:`_op_keys` of op's rows ``mask``, as :func:`_named` makes them."""
-    return _named(m, len(tb.op) if mask is None else int(np.count_nonzero(mask)), functools.partial(_op_keys, tb, mask))
+    return _named(m, len(tb.op) if mask is None else int(np.count_nonzero(mask)), functools.partial(_op_keys, tb, mask),
+                  functools.partial(_op_key, tb, mask))
 
 
 def _source_use(tb: ModelTables) -> tuple[np.ndarray, np.ndarray]:

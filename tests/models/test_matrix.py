@@ -86,3 +86,21 @@ def test_the_built_model_goes_to_the_oldest_generation():
         assert gc.get_freeze_count() > frozen // 2  # (less the frozen objects freed meanwhile), not 0
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("case", ["example", "S"])
+def test_a_row_is_named_without_making_all_its_familys_keys(case):
+    """One key of a family read alone (a violated row named in a plan) is the one made with all of
+    them, and reading it leaves the family's other keys unmade (models.matrix.Keys' ``one``)."""
+    data = CASES[case]()
+    one, every = build_matrix(data).form, build_matrix(data).form
+    alone = [(con.name, first, keys) for con, first, keys in one.row_keys if getattr(keys, "_one", None) is not None]
+    assert {name for name, _, _ in alone} >= {"offer_capacity", "offer_min_order"}
+    made = {con.name: list(keys) for con, _, keys in every.row_keys}  # all of each family's keys, made at once
+    for name, first, keys in alone:
+        for i in sorted({0, len(keys) // 3, len(keys) - 1}):
+            assert one.row_name(first + i) == f"{name}[{','.join(map(str, made[name][i]))}]"
+            assert keys[i] == made[name][i] and type(keys[i][2]) is type(made[name][i][2]) is int
+        assert keys[-1] == made[name][-1] and keys._list is None, name
+        with pytest.raises(IndexError):
+            keys[len(keys)]
