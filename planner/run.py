@@ -78,6 +78,7 @@ def solve_file(path: Path, out: Path | None, options: Options, progress: solver.
         return _solve_file(path, out, options, progress, log)
     finally:
         gc.unfreeze()  # (see _solve_file) the model may be collected again once it is no longer used
+        memory.release()  # (when no HiGHS took it)
 
 
 def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -> Outcome:
@@ -91,6 +92,7 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
         timings["validate"] = time.perf_counter() - t
         if checked.errors:
             return Outcome("invalid", checked, timings=timings)
+        memory.ahead(len(checked.data.offer_periods))  # and memory HiGHS will use, while the model is built
         applied = None
         if options.scenario is not None:
             t = time.perf_counter()

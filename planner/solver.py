@@ -42,7 +42,7 @@ from models.matrix import MatrixModel, StandardForm
 if TYPE_CHECKING:
     import pyomo.environ as pyo
 
-from . import numerics
+from . import memory, numerics
 
 
 def _spare_scipy_extras() -> None:
@@ -227,6 +227,7 @@ def _highs(c: Compiled, time_limit_s, mip_gap, threads, relax_integrality: bool 
         _as_lp(h)
     s, o = c.scaling, c.order  # HiGHS sees the scaled model, its columns in c.order; values cross back through _to_model
     scaled = type(A)((s.matrix_data(A), A.indices, A.indptr), shape=A.shape)[:, o]  # (A's index arrays, not copied)
+    memory.release()  # memory touched for HiGHS while the model was built (planner.memory.ahead)
     h.passModel(c.num_col, c.num_row, scaled.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
                 c.offset * s.obj, (c.cost * s.obj * s.col)[o], (c.col_lower / s.col)[o], (c.col_upper / s.col)[o],
                 c.row_lower * s.row, c.row_upper * s.row,

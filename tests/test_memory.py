@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from planner import memory
@@ -72,3 +73,81 @@ def test_the_block_is_handed_back_when_reading_fails(tmp_path):
     with pytest.raises(ValueError), memory.warmed(workbook):
         raise ValueError("unreadable")
     assert not any(t.name == "warm-heap" for t in threading.enumerate())
+
+
+AHEAD = """
+import json, resource, sys, threading, time
+import numpy as np
+from planner import memory
+
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+with memory.warmed(sys.argv[1]):
+    if sys.argv[2] == "ahead":
+        memory.ahead(20_000)  # 60 MB, less the 32 MB above (two 16 MB pieces): 28 MB, in 4 MB pieces
+        assert memory._ahead is not None and len(memory._ahead.blocks) == 6
+build = [np.ones(50_000) for _ in range(80)]  # 32 MB, as the model built from the warmed block
+time.sleep(0.5)  # (the helper has long touched 20 MB)
+memory.release()
+before = faults()
+thread = threading.Thread(target=lambda: [np.ones(50_000) for _ in range(40)])  # 16 MB, as HiGHS's
+thread.start()
+thread.join()
+print(json.dumps(faults() - before))
+"""
+
+
+@pytest.mark.skipif(memory._glibc() is None, reason="glibc's allocator only")
+def test_memory_touched_ahead_is_what_highs_allocates_in(tmp_path):
+    """:func:`memory.ahead`'s block, touched while the model is built (here: once :func:`warmed`'s block
+    is taken again), is where a thread started after :func:`memory.release` allocates, as HiGHS's does."""
+    workbook = tmp_path / "book.xlsx"
+    workbook.write_bytes(b"\0" * 100_000)  # 40 MB touched while reading
+    faults = {}
+    for mode in ("without", "ahead"):
+        out = subprocess.run([sys.executable, "-c", AHEAD, str(workbook), mode], cwd=ROOT, capture_output=True,
+                             text=True, check=True, timeout=60)
+        faults[mode] = json.loads(out.stdout)
+    assert faults["without"] > 3000  # 16 MB of fresh pages
+    assert faults["ahead"] < faults["without"] / 10, faults
+
+
+def test_release_stops_the_helper_at_once_and_frees_the_block(tmp_path):
+    workbook = tmp_path / "book.xlsx"
+    workbook.write_bytes(b"\0" * 100_000)
+    memory.ahead(10**9)  # outside warmed: nothing
+    assert memory._ahead is None
+    with memory.warmed(workbook):
+        memory.ahead(10**9)  # capped: MOST_BYTES
+        block = memory._ahead
+        if memory._glibc() is not None:
+            assert block is not None and len(block.blocks) * memory.AHEAD_PIECE == memory.MOST_BYTES
+    memory.release()
+    assert memory._ahead is None and not any(t.name == "warm-heap" for t in threading.enumerate())
+    memory.release()  # (twice: nothing)
+
+
+@pytest.mark.skipif(memory._glibc() is None, reason="glibc's allocator only")
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_plan_run_hands_the_block_back(monkeypatch, fails):
+    """solve_file has memory touched ahead and hands it back just before HiGHS gets the model, or at
+    the end when no HiGHS takes it (here: the build fails)."""
+    from planner import run, solver
+
+    monkeypatch.setattr(memory, "AHEAD_PER_OFFER_PERIOD", 10**6)  # the example's few offers: the most (MOST_BYTES)
+    released, passed = [], []
+    release, highs = memory.release, solver._highs
+    monkeypatch.setattr(memory, "release", lambda: (released.append((memory._ahead is not None, bool(passed))), release()))
+    monkeypatch.setattr(solver, "_highs", lambda *a, **k: (h := highs(*a, **k), passed.append(memory._ahead is None))[0])
+    if fails:
+        def build_fails(data):
+            raise MemoryError("no room for the model")
+        monkeypatch.setattr(run, "build_matrix", build_fails)
+        with pytest.raises(MemoryError):
+            run.solve_file(ROOT / "inputs" / "example.xlsx", None, run.Options())
+    else:
+        assert run.solve_file(ROOT / "inputs" / "example.xlsx", None, run.Options()).status == "optimal"
+    assert [r for r in released if r[0]] == [(True, False)]  # once, with the block there (in _highs when solving)
+    assert passed == ([] if fails else [True])  # handed back by the time HiGHS has the model
+    assert memory._ahead is None and not any(t.name == "warm-heap" for t in threading.enumerate())
