@@ -25,10 +25,13 @@ import math
 import os
 import re
 import secrets
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from numbers import Number
 from pathlib import Path
 
@@ -293,20 +296,40 @@ def print_setup(ws: Worksheet, *, repeat_header: bool = True) -> None:
 # sheet's part when workbook_bytes serialises the workbook.
 
 _BULK = "_planner_bulk_rows"  # the worksheet attribute holding a bulk table's _BulkRows
+BULK_CHUNK_ROWS = 4096  # rows rendered (and deflated) at a time: the last chunk's deflating is what the save waits for
+_deflater: ThreadPoolExecutor | None = None  # the thread that deflates bulk rows ahead (see deflate_ahead), made when first needed
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"')
 
 
-@dataclass(frozen=True)
+@dataclass
 class _BulkRows:
-    """A bulk table's data rows as sheet XML, the sheet's used range, and the table's header row."""
+    """A bulk table's data rows as sheet XML (in chunks of BULK_CHUNK_ROWS rows), the sheet's used
+    range, and the table's header row; ``deflated``: the chunks deflated, or being deflated, on
+    another thread (see :func:`deflate_ahead`), in order."""
 
-    xml: bytes
+    chunks: list[bytes]
     dimension: str
     header_row: int = 1
+    deflated: list[Future] = field(default_factory=list)
+
+    @property
+    def xml(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def deflate_ahead(self) -> None:
+        """Start deflating the chunks not started yet."""
+        global _deflater
+        if _deflater is None:
+            _deflater = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deflate")
+        self.deflated += [_deflater.submit(_deflate, c, False) for c in self.chunks[len(self.deflated):]]
+
+    def deflated_chunks(self) -> list[bytes]:
+        """The chunks deflated (those not started ahead, now)."""
+        return [f.result() for f in self.deflated] + [_deflate(c, False) for c in self.chunks[len(self.deflated):]]
 
 
 def write_bulk_table(ws: Worksheet, name: str, frame: pd.DataFrame, formats: Mapping[str, str] | None = None, *,
-                     start_row: int = 1, freeze: bool = True) -> Table:
+                     start_row: int = 1, freeze: bool = True, deflate: bool = True) -> Table:
     """:func:`write_formatted_frame` for a table from column A that ends its sheet, written column-wise.
 
     The same table — styled header, named Table with its autofilter, a blank row when
@@ -321,24 +344,35 @@ def write_bulk_table(ws: Worksheet, name: str, frame: pd.DataFrame, formats: Map
     strings as inline strings, with the escapes of :func:`set_value`; missing values
     (None, NaN, NA, NaT) as blank cells; values of other types (dates, times, decimals)
     as openpyxl writes them.
+
+    ``deflate``: compress the rows for the archive right away, on another thread, a chunk of rows
+    at a time while the next is rendered (:func:`deflate_ahead`); False leaves that to a later
+    ``deflate_ahead`` or to the save.
     """
     frame = frame.reset_index(drop=True)
     letters = [get_column_letter(j) for j in range(1, len(frame.columns) + 1)]
     before = [ws.column_dimensions[x].width if x in ws.column_dimensions else 0 for x in letters]
     last_col = max(ws.max_column, len(frame.columns))  # the used range covers any cells above the table
     columns = _header(ws, name, frame.columns, start_row, 1)
-    rows = [str(i) for i in range(start_row + 1, start_row + 1 + len(frame))]
-    cells = []
-    for j, (label, key, letter) in enumerate(zip(frame.columns, columns, letters), start=1):
-        column, width = _bulk_column(ws, letter, frame.iloc[:, j - 1], (formats or {}).get(label), rows)
-        cells.append(column)
-        set_width(ws, j, max(len(key) + _FILTER_BUTTON, width))
+    widths = [len(key) + _FILTER_BUTTON for key in columns]
+    rows = _BulkRows([], f"A1:{get_column_letter(last_col)}{start_row + max(len(frame), 1)}", start_row)
+    for first in range(0, len(frame), BULK_CHUNK_ROWS):  # deflated (if asked) while the next chunk is rendered
+        part = frame.iloc[first:first + BULK_CHUNK_ROWS]
+        numbers = [str(i) for i in range(start_row + 1 + first, start_row + 1 + first + len(part))]
+        cells = []
+        for j, label in enumerate(frame.columns):
+            column, width = _bulk_column(ws, letters[j], part.iloc[:, j], (formats or {}).get(label), numbers)
+            cells.append(column)
+            widths[j] = max(widths[j], width)
+        rows.chunks.append("".join([f'<row r="{r}">{"".join(c)}</row>' for r, *c in zip(numbers, *cells)]).encode())
+        if deflate:
+            rows.deflate_ahead()
+    for j, letter in enumerate(letters, start=1):
+        set_width(ws, j, widths[j - 1])
         ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, before[j - 1] or 0)
-    last_row = start_row + max(len(frame), 1)
-    table = _add_table(ws, name, start_row, 1, len(columns), last_row)
+    table = _add_table(ws, name, start_row, 1, len(columns), start_row + max(len(frame), 1))
     if len(frame):
-        xml = "".join([f'<row r="{r}">{"".join(c)}</row>' for r, *c in zip(rows, *cells)])
-        setattr(ws, _BULK, _BulkRows(xml.encode(), f"A1:{get_column_letter(last_col)}{last_row}", start_row))
+        setattr(ws, _BULK, rows)
     if freeze:
         ws.freeze_panes = f"A{start_row + 1}"
     return table
@@ -454,13 +488,14 @@ def _style_attribute(ws: Worksheet, fmt: str | None, *, quote_prefix: bool = Fal
     return f' s="{cell.style_id}"' if cell.has_style else ""
 
 
-def _splice(part: bytes, rows: _BulkRows) -> bytes:
-    """A bulk sheet's part as openpyxl wrote it (the header row only) with its data rows."""
+def _split(part: bytes, rows: _BulkRows) -> tuple[bytes, bytes]:
+    """A bulk sheet's part as openpyxl wrote it (the header row only), cut where its data rows go:
+    the part is ``head + rows.xml + tail``."""
     head, end, tail = part.partition(b"</sheetData>")
     if not end:
         raise ValueError("a bulk table's sheet has no sheetData")
     head = _DIMENSION.sub(f'<dimension ref="{rows.dimension}"'.encode(), head, count=1)
-    return b"".join((head, rows.xml, end, tail))
+    return head, end + tail
 
 
 # --------------------------------------------------------------------------- comments, dropdowns
@@ -536,6 +571,25 @@ def new_workbook(first_sheet: str) -> tuple[Workbook, Worksheet]:
 ZIP_LEVEL = 3
 
 
+def deflate_ahead(wb: Workbook) -> None:
+    """Start deflating the rows of ``wb``'s bulk tables (those not started yet) on another thread.
+
+    zlib lets go of the GIL while it compresses, so a plan's large tables (on L, 15 MB of XML and
+    ~70 ms of zlib) are compressed while the rest of the workbook is made; :func:`workbook_bytes`
+    then puts the pieces together (see :func:`_deflate`)."""
+    for ws in wb.worksheets:
+        if hasattr(ws, _BULK):
+            getattr(ws, _BULK).deflate_ahead()
+
+
+def _deflate(data: bytes, last: bool) -> bytes:
+    """``data`` as raw deflate blocks (zlib level ZIP_LEVEL) that make a member's data when joined
+    in order: each piece is compressed on its own (its matches never reach into the piece
+    before) and ends on a byte boundary (a sync flush), but the last, which ends the stream."""
+    z = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+    return z.compress(data) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
 def workbook_bytes(wb: Workbook) -> bytes:
     """Serialise a workbook reproducibly.
 
@@ -549,17 +603,59 @@ def workbook_bytes(wb: Workbook) -> bytes:
     raw = io.BytesIO()  # openpyxl's archive, uncompressed: it is read once more right away
     ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True)).save()
     bulk = {ws.path.lstrip("/"): getattr(ws, _BULK) for ws in wb.worksheets if hasattr(ws, _BULK)}
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    out = _Archive()
+    with zipfile.ZipFile(raw) as src:
         for info in src.infolist():
-            data = src.read(info)
-            if info.filename in bulk:
-                data = _splice(data, bulk[info.filename])
-            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = 0o600 << 16
-            dst.writestr(member, data, compresslevel=ZIP_LEVEL)
+            data, rows = src.read(info), bulk.get(info.filename)
+            if rows is None:
+                out.add(info.filename, [_deflate(data, True)], zlib.crc32(data), len(data))
+                continue
+            head, tail = _split(data, rows)
+            crc = zlib.crc32(head)
+            for chunk in rows.chunks:
+                crc = zlib.crc32(chunk, crc)
+            out.add(info.filename, [_deflate(head, False), *rows.deflated_chunks(), _deflate(tail, True)],
+                    zlib.crc32(tail, crc), len(head) + sum(map(len, rows.chunks)) + len(tail))
     return out.getvalue()
+
+
+class _Archive:
+    """A zip archive of deflated members, in memory, as zipfile writes one (fixed dates, mode
+    0600, no data descriptors, no zip64), but from member data deflated beforehand in pieces:
+    zipfile compresses what it is given, all at once, on the calling thread."""
+
+    _LOCAL, _CENTRAL, _END = "<4s2B4HL2L2H", "<4s4B4HL2L5H2L", "<4s4H2LH"
+    _TIME = _ZIP_EPOCH[3] << 11 | _ZIP_EPOCH[4] << 5 | _ZIP_EPOCH[5] // 2
+    _DATE = (_ZIP_EPOCH[0] - 1980) << 9 | _ZIP_EPOCH[1] << 5 | _ZIP_EPOCH[2]
+    _LIMIT = 0xFFFFFFFF  # beyond it a size or offset needs zip64
+
+    def __init__(self):
+        self._out = io.BytesIO()
+        self._members: list[tuple[bytes, int, int, int, int]] = []  # name, CRC, sizes, offset
+
+    def add(self, name: str, pieces: Sequence[bytes], crc: int, size: int) -> None:
+        encoded, offset, packed = name.encode("ascii"), self._out.tell(), sum(map(len, pieces))
+        if max(size, packed, offset + packed) >= self._LIMIT or len(self._members) >= 0xFFFF:
+            raise ValueError(f"the workbook is too large to save ({name}: {size:,} bytes)")
+        self._out.write(struct.pack(self._LOCAL, b"PK\x03\x04", 20, 0, 0, zipfile.ZIP_DEFLATED, self._TIME,
+                                    self._DATE, crc, packed, size, len(encoded), 0))
+        self._out.write(encoded)
+        self._out.writelines(pieces)
+        self._members.append((encoded, crc, packed, size, offset))
+
+    def getvalue(self) -> bytes:
+        start = self._out.tell()
+        for encoded, crc, packed, size, offset in self._members:
+            self._out.write(struct.pack(self._CENTRAL, b"PK\x01\x02", 20, 3, 20, 0, 0, zipfile.ZIP_DEFLATED,
+                                        self._TIME, self._DATE, crc, packed, size, len(encoded), 0, 0, 0, 0,
+                                        0o600 << 16, offset))
+            self._out.write(encoded)
+        end = self._out.tell()
+        if end >= self._LIMIT:
+            raise ValueError(f"the workbook is too large to save ({end:,} bytes)")
+        n = len(self._members)
+        self._out.write(struct.pack(self._END, b"PK\x05\x06", 0, 0, n, n, end - start, start, 0))
+        return self._out.getvalue()
 
 
 def content_digest(path: str | os.PathLike) -> str:

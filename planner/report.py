@@ -88,6 +88,7 @@ def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None, sta
     """Write the plan workbook to ``path`` whole or not at all; ``started``: :func:`start_plan` of
     ``inputs``, made beforehand (else it is made now)."""
     wb = started if started is not None else start_plan(inputs)
+    excel.deflate_ahead(wb)  # the input copies' rows (start_plan leaves them: HiGHS may be running), meanwhile
     _summary(wb["Summary"], result)
     at = itertools.count(1)  # the plan's sheets go after the Summary, before the input copies
 
@@ -221,4 +222,5 @@ def _supply_mix(ws, supply: pd.DataFrame) -> None:
 def _embed_inputs(wb, inputs: RawBook) -> None:
     """Copy every input table as read, extra columns and switched-off rows included."""
     for name, table in inputs.tables.items():
-        excel.write_bulk_table(wb.create_sheet(f"{EMBEDDED}{name}"), f"input_{name}", table.cells.drop(columns=[ROW]))
+        excel.write_bulk_table(wb.create_sheet(f"{EMBEDDED}{name}"), f"input_{name}", table.cells.drop(columns=[ROW]),
+                               deflate=False)

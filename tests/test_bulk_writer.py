@@ -294,3 +294,47 @@ def test_a_plan_started_beforehand_is_the_same_workbook(tmp_path):
     assert names[:8] == ["Summary", "Supply mix", "Purchases", "Policies", "Investments", "Shortfalls", "Commitments",
                          "input.Settings"]
     assert all(n.startswith("input.") for n in names[7:])
+
+
+def test_the_archive_is_the_one_zipfile_writes(tmp_path, monkeypatch):
+    """excel.workbook_bytes writes the archive itself (a bulk table's rows deflated beforehand, chunk by
+    chunk, on another thread): the same members, contents and metadata as zipfile writing the same
+    parts, each member's CRC checked; the same bytes whether the rows were deflated ahead or at the
+    save, and the same contents whatever the chunks."""
+    frame = pd.concat([awkward_frame()] * 50, ignore_index=True)
+
+    def book(ahead: bool, chunk: int):
+        monkeypatch.setattr(excel, "BULK_CHUNK_ROWS", chunk)
+        wb, ws = excel.new_workbook("Data")
+        excel.write_bulk_table(ws, "Awkward", frame, FORMATS, deflate=ahead)
+        rows = getattr(ws, excel._BULK)
+        assert len(rows.chunks) == -(-len(frame) // chunk) and len(rows.deflated) == (len(rows.chunks) if ahead else 0)
+        return wb
+    saved = {(ahead, chunk): excel.workbook_bytes(book(ahead, chunk)) for ahead in (True, False) for chunk in (100, 4096)}
+    assert saved[True, 100] == saved[False, 100] and saved[True, 4096] == saved[False, 4096]
+    # the parts as openpyxl writes them (of a fresh copy: a save changes the workbook), with the rows spliced in
+    wb = book(False, len(frame))
+    raw = tmp_path / "raw.zip"
+    excel.ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED)).save()
+    with zipfile.ZipFile(raw) as parts:
+        expected = {i.filename: parts.read(i) for i in parts.infolist()}
+    rows, sheet = getattr(wb["Data"], excel._BULK), "xl/worksheets/sheet1.xml"
+    head, tail = excel._split(expected[sheet], rows)
+    expected[sheet] = head + rows.xml + tail
+    for (ahead, chunk), data in saved.items():
+        path = tmp_path / f"book-{ahead}-{chunk}.xlsx"
+        path.write_bytes(data)
+        with zipfile.ZipFile(path) as ours:
+            assert ours.testzip() is None  # every member inflates to its CRC and size
+            assert [i.filename for i in ours.infolist()] == list(expected)
+            for info in ours.infolist():
+                assert ours.read(info) == expected[info.filename], info.filename
+                assert (info.compress_type, info.date_time, info.external_attr, info.flag_bits, info.create_system) == (
+                    zipfile.ZIP_DEFLATED, (1980, 1, 1, 0, 0, 0), 0o600 << 16, 0, 3)
+    assert openpyxl.load_workbook(path)["Data"].max_row == len(frame) + 1
+
+
+def test_a_workbook_too_large_for_a_zip_without_zip64_is_refused():
+    archive = excel._Archive()
+    with pytest.raises(ValueError, match="too large"):
+        archive.add("xl/worksheets/sheet1.xml", [b""], 0, 2**32)
