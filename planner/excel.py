@@ -402,6 +402,14 @@ def _bulk_column(ws: Worksheet, letter: str, values: pd.Series, fmt: str | None,
                     width = max(width, w)
         return [f'{prefix}{r}"{b or blank}' if b or blank else "" for r, b in zip(rows, bodies)], width
     render = _renderer(ws, fmt, plain)
+    if values.dtype.kind in "iub" or pd.api.types.infer_dtype(values, skipna=True) == "string":
+        # integers, booleans or text alone (which no value of another type equals): each distinct value
+        # rendered once, then looked up by its code (-1, missing, takes the last: a blank)
+        codes, distinct = pd.factorize(values)
+        done = [render(v) for v in distinct.tolist()]
+        ends = [body or blank for body, _ in done] + [blank]
+        return ([f'{prefix}{r}"{e}' if e else "" for r, e in zip(rows, map(ends.__getitem__, codes.tolist()))],
+                max((w for _, w in done), default=0))
     cache: dict[tuple[type, object], tuple[str, int]] = {}
     cells, width = [], 0
     for r, v, m in zip(rows, values.tolist(), missing):
