@@ -6,6 +6,7 @@ Each case is a real workbook solved by the real CLI; the optima are worked out i
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -139,3 +140,60 @@ def test_risk_weight_without_robust_is_a_usage_error(tmp_path):
     path = workbook(tmp_path, BUILD_OFFERS, BUILD_SOURCES, 0.4)
     r = CliRunner().invoke(cli, ["solve", str(path), "--risk-weight", "0.5"])
     assert r.exit_code == 2 and "--robust" in r.output
+
+
+def _misreported(tmp_path):
+    """The robust model of the test above at probability 0.6, and its compiled form."""
+    from models.robust import build_robust
+    from planner import scenarios, solver
+    from planner.reader import read_workbook
+    from planner.robust import probabilities
+    from planner.validate import BASE_SCENARIO, check
+
+    sources = BUILD_SOURCES + [{"source": "JPC", "country": "JP"}]
+    offers = BUILD_OFFERS + [{"source": "JPC", "material": "A", "unit_cost": 15, "contract_cost": 40, "capacity": 6}]
+    checked = check(read_workbook(workbook(tmp_path, offers, sources, 0.6, periods=(2026, 2027), ban_from=2027)))
+    probs, _ = probabilities(checked)
+    datas = {n: checked.data if n == BASE_SCENARIO else scenarios.apply(checked, n).data for n in probs}
+    model = build_robust(datas, probs, 0.0, {n: scenarios.start_period(checked, n) for n in datas if n != BASE_SCENARIO})
+    return model, solver.compile_model(model)
+
+
+def test_an_objective_highs_misreports_after_a_start_is_not_taken(tmp_path):
+    """The robust model above at probability 0.6: HiGHS 1.16, given a starting solution (the rounded
+    relaxation's), lost an offset of its presolve and stopped "optimal" at 282 with a solution that
+    costs 432. planner.solver checks the reported objective against the solution's cost and solves
+    again without a start: the optimum, 354 (the ban's own plan, feasible for the robust model)."""
+    from planner import solver
+
+    model, c = _misreported(tmp_path)
+    for warm in (True, False):
+        r = solver.solve(model, mip_gap=0, duals=False, warm_start=warm)
+        cost = float(c.cost @ solver._vector(c, r.values, strict=True) + c.offset)
+        assert r.status == "optimal" and r.objective == pytest.approx(354) and cost == pytest.approx(354), (warm, r.message)
+
+
+def test_without_time_to_solve_again_the_misreported_solution_stands_unproven(tmp_path, monkeypatch):
+    """As above, with the time limit spent by the time HiGHS returns (the planner's clock jumps past
+    it then): the solution HiGHS returned is kept, at its own cost, as not proven optimal."""
+    import time
+
+    from planner import solver
+
+    model, c = _misreported(tmp_path)
+    real, jump = time.perf_counter, []
+
+    class Clock:  # time as planner.solver sees it: 1000 s later once HiGHS has returned
+        monotonic, sleep = time.monotonic, time.sleep
+
+        @staticmethod
+        def perf_counter():
+            return real() + (1000.0 if jump else 0.0)
+    to_model = solver._to_model
+    monkeypatch.setattr(solver, "time", Clock)
+    monkeypatch.setattr(solver, "_to_model", lambda *a: (jump.append(1), to_model(*a))[1])
+    r = solver.solve(model, time_limit_s=60, mip_gap=0, duals=False)
+    cost = float(c.cost @ solver._vector(c, r.values, strict=True) + c.offset)
+    assert cost > 354, "HiGHS no longer misreports this model after a start: the test needs another model"
+    assert r.status == "time_limit_feasible" and r.objective == pytest.approx(cost)
+    assert r.bound == -math.inf and "no time was left" in r.message and r.max_violation.amount < 1e-6

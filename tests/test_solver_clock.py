@@ -60,8 +60,8 @@ def stuck_highs(monkeypatch):
 def test_a_highs_that_does_not_stop_is_left_and_its_incumbent_returned(small_rows, stuck_highs):
     model = build_model(plan_from_rows(small_rows))
     optimum = solver.solve(model, time_limit_s=30, mip_gap=0)
-    stuck_highs(True)
-    r = solver.solve(build_model(plan_from_rows(small_rows)), time_limit_s=0.3, mip_gap=0)
+    stuck_highs(True)  # (the MIP's own run: a relaxation for its start would be the run that hangs)
+    r = solver.solve(build_model(plan_from_rows(small_rows)), time_limit_s=0.3, mip_gap=0, warm_start=False)
     assert r.status == "time_limit_feasible" and not r.solver_stopped and solver.still_running()
     assert "did not stop" in r.message and r.overshoot_s > 0
     assert r.objective == pytest.approx(optimum.objective, rel=1e-9)
@@ -69,11 +69,13 @@ def test_a_highs_that_does_not_stop_is_left_and_its_incumbent_returned(small_row
     assert r.duals == {} and r.max_violation.amount < 1e-6
 
 
-def test_a_highs_stuck_before_any_incumbent_returns_no_solution(small_rows, stuck_highs):
-    stuck_highs(False)
-    r = solver.solve(build_model(plan_from_rows(small_rows)), time_limit_s=0.3)
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_a_highs_stuck_before_any_incumbent_returns_no_solution(small_rows, stuck_highs, warm_start):
+    """Stuck in the MIP before its first incumbent, or in the relaxation that gives it a start."""
+    stuck_highs(warm_start)
+    r = solver.solve(build_model(plan_from_rows(small_rows)), time_limit_s=0.3, warm_start=warm_start)
     assert r.status == "time_limit_no_solution" and not r.solver_stopped and not r.has_solution
-    assert "did not stop" in r.message
+    assert "did not stop" in r.message and ("relaxation" in r.timings) is warm_start
 
 
 @pytest.fixture
@@ -170,7 +172,7 @@ def test_interrupt_checks_start_after_the_work_beside_highs(small_rows, slow_hig
         events.append(("subscribe", int(self.callback_type)))
         return subscribe(self, callback, user_data)
     monkeypatch.setattr(HighsCallback, "subscribe", recorded)
-    r = solver.solve(build_model(plan_from_rows(small_rows)), mip_gap=0, duals=False,
+    r = solver.solve(build_model(plan_from_rows(small_rows)), mip_gap=0, duals=False, warm_start=False,
                      prepare=[lambda: events.append("step"), lambda: events.append("step")])
     assert r.status == "optimal"
     interrupts = {int(t) for t in (highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt,

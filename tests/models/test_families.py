@@ -1,8 +1,10 @@
 """One known-answer model per constraint family and cost component; optima computed by hand."""
 
+import numpy as np
 import pytest
 
 from models import InfeasibleData, build_model, cost_components
+from models.sourcing import build_matrix
 from modelcase import bought, book, close, optimum, solve_book
 from planner.solver import verify
 from planner.validate import plan_from_rows
@@ -180,3 +182,36 @@ def test_verify_names_the_violated_row():
     broken["Buy"][:] = 30.0
     v = verify(model, broken)
     assert close(v.amount, 70) and v.where == "demand_met[Nd,2030]" and v.kind == "row"
+
+
+def three_contracts():
+    """Demand 100; three offers of 60 t with contracts (unit cost + cost per period in use), B spot at 30.
+    LP relaxation (Use = Buy / 60): A3 costs 14 + 50/60 = 14.83 a tonne, A2 10.2 + 400/60 = 16.87, A1
+    10 + 500/60 = 18.33: A3 60 t, A2 40 t (Use 2/3): 890 + 674.67 = 1564.67. Rounded up: A2 and A3
+    in use, then A2 60 t at 10.2 and A3 40 t at 14: 612 + 560 + 450 = 1622, which is also the optimum
+    (A1+A2 1908, A1+A3 1710, A3+B 2090, all three 1958)."""
+    return book([{"source": "A1", "material": "Nd", "unit_cost": 10, "contract_cost": 500, "capacity": 60},
+                 {"source": "A2", "material": "Nd", "unit_cost": 10.2, "contract_cost": 400, "capacity": 60},
+                 {"source": "A3", "material": "Nd", "unit_cost": 14, "contract_cost": 50, "capacity": 60},
+                 {"source": "B", "material": "Nd", "unit_cost": 30}],
+                [{"material": "Nd", "period": Y, "quantity": 100}])
+
+
+def test_a_mip_starts_from_its_relaxation_rounded_up():
+    """planner.solver._rounded_relaxation: HiGHS holds the relaxation's Use values rounded up as its
+    start; the solve reaches the same optimum with and without it."""
+    from planner import solver
+
+    m = build_matrix(plan_from_rows(three_contracts()))
+    relaxed = solver.solve(m, relax_integrality=True)
+    assert close(relaxed.objective, 1564 + 2 / 3)
+    assert relaxed.values["Use"].round(6).tolist() == [0.0, round(2 / 3, 6), 1.0]
+    c = solver.compile_model(m)
+    h = solver._highs(c, None, 0.0, None)
+    assert solver._rounded_relaxation(h, c, None)
+    ints = np.flatnonzero(c.integer)
+    assert np.asarray(h.getSolution().col_value)[solver._position(c)[ints]].tolist() == [0.0, 1.0, 1.0]
+    for warm in (True, False):
+        _, r = solve_book(three_contracts(), mip_gap=0, warm_start=warm)
+        assert r.status == "optimal" and close(r.objective, 1622) and ("relaxation" in r.timings) is warm
+        assert r.values["Use"].tolist() == [0.0, 1.0, 1.0]
