@@ -374,7 +374,8 @@ class Outcome:
 
 def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | None = None, threads: int | None = None,
           relax_integrality: bool = False, options: dict | None = None) -> Outcome:
-    """Pass ``ref`` to HiGHS in one call and run it with the planner's options."""
+    """Pass ``ref`` to HiGHS in one call and run it with the planner's options and, a MIP, its start
+    (the relaxation rounded up: planner.solver.relaxation_start)."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if time_limit_s is not None:
@@ -394,6 +395,9 @@ def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | No
                 0.0, ref.cost, ref.col_lower, ref.col_upper, ref.row_lower, ref.row_upper,
                 A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float), integer)
     passed = time.perf_counter() - t
+    if integer.any():
+        ints = np.flatnonzero(integer)
+        solver.relaxation_start(h, ints, ref.col_lower[ints], ref.col_upper[ints])
     h.run()
     ms = h.getModelStatus()
     info = h.getInfo()

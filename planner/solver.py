@@ -579,24 +579,31 @@ def _rounded_relaxation(h: highspy.Highs, c: Compiled, time_limit_s: float | Non
     cost (SourceUse), a candidate its build: with the same purchases feasible, the LP completion
     is usually close to the optimum. On the benchmark's XL MIP HiGHS had, at its 60 s limit, still
     only the incumbent of its own heuristics, 30% above the bound; from this start it proved the
-    optimum in 16.5 s (benchmarks/README.md). The relaxation is an LP (:data:`LP_OPTIONS`): 0.2 s
+    optimum in ~17 s (benchmarks/README.md). The relaxation is an LP (:data:`LP_OPTIONS`): 0.2 s
     on L, 0.8 s on XL. Returns False when HiGHS did not return (see :func:`run`)."""
-    ints = np.flatnonzero(c.integer)
-    at = _position(c)[ints].astype(np.int32)
+    ints = np.flatnonzero(c.integer)  # (integer columns are unscaled: HiGHS's values and bounds are the model's)
+    return relaxation_start(h, _position(c)[ints], c.col_lower[ints], c.col_upper[ints], time_limit_s)
+
+
+def relaxation_start(h: highspy.Highs, at: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                     time_limit_s: float | None = None) -> bool:
+    """:func:`_rounded_relaxation` for a MIP in ``h`` whose integer columns are ``at`` (HiGHS's
+    numbering) with bounds ``lower`` and ``upper``; also the benchmark reference's (benchmarks/reference.py)."""
+    at = np.asarray(at, dtype=np.int32)
     saved = {option: _option(h, option) for option in LP_OPTIONS}
-    h.changeColsIntegrality(len(ints), at, np.zeros(len(ints), dtype=np.uint8))
+    h.changeColsIntegrality(len(at), at, np.zeros(len(at), dtype=np.uint8))
     _as_lp(h)
     try:
         if not run(h, time_limit_s):
             return False
         optimal = h.getModelStatus() == _MS.kOptimal
         x = np.asarray(h.getSolution().col_value, dtype=float)[at] if optimal else None
-    finally:  # (integer columns are unscaled: HiGHS's values and bounds are the model's)
-        h.changeColsIntegrality(len(ints), at, np.ones(len(ints), dtype=np.uint8))
+    finally:
+        h.changeColsIntegrality(len(at), at, np.ones(len(at), dtype=np.uint8))
         for option, value in saved.items():
             h.setOptionValue(option, value)
     if x is not None:
-        h.setSolution(len(ints), at, np.clip(np.ceil(x - ROUNDING_TOLERANCE), c.col_lower[ints], c.col_upper[ints]))
+        h.setSolution(len(at), at, np.clip(np.ceil(x - ROUNDING_TOLERANCE), lower, upper))
     return True
 
 
