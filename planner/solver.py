@@ -488,7 +488,8 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
         note = f"HiGHS reported an objective of {result.objective:,.6g} for a solution that costs {cost:,.6g}"
         left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - t0)
         if left is None or left > 0:
-            again = solve(model, left, mip_gap, threads, progress, duals, load, warm_start=False)
+            again = solve(model, time_limit_s=left, mip_gap=mip_gap, threads=threads, progress=progress, duals=duals,
+                          load=load, warm_start=False)
             again.solver_seconds += result.solver_seconds
             again.time_limit_s = time_limit_s
             again.message = f"{again.message} ({note} after a starting solution; solved again without one)"
