@@ -594,15 +594,12 @@ def relaxation_start(h: highspy.Highs, at: np.ndarray, lower: np.ndarray, upper:
     saved = {option: _option(h, option) for option in LP_OPTIONS}
     h.changeColsIntegrality(len(at), at, np.zeros(len(at), dtype=np.uint8))
     _as_lp(h)
-    try:
-        if not run(h, time_limit_s):
-            return False
-        optimal = h.getModelStatus() == _MS.kOptimal
-        x = np.asarray(h.getSolution().col_value, dtype=float)[at] if optimal else None
-    finally:
-        h.changeColsIntegrality(len(at), at, np.ones(len(at), dtype=np.uint8))
-        for option, value in saved.items():
-            h.setOptionValue(option, value)
+    if not run(h, time_limit_s):  # (nor after Ctrl-C, which raises: h may still run, and is not touched again)
+        return False
+    x = np.asarray(h.getSolution().col_value, dtype=float)[at] if h.getModelStatus() == _MS.kOptimal else None
+    h.changeColsIntegrality(len(at), at, np.ones(len(at), dtype=np.uint8))
+    for option, value in saved.items():
+        h.setOptionValue(option, value)
     if x is not None:
         h.setSolution(len(at), at, np.clip(np.ceil(x - ROUNDING_TOLERANCE), lower, upper))
     return True
