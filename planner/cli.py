@@ -151,7 +151,7 @@ def _progress(quiet: bool):
 
 def _check_output(out: Path, default: bool) -> None:
     """Fail before any work if ``out`` cannot be written; only a default output folder is created."""
-    from .excel import check_output
+    from .files import check_output
 
     check_output(out, create_folder=default)
 
@@ -214,7 +214,7 @@ def solve(ctx, input: Path, output: Path | None, time_limit, gap, threads, quiet
     if all_scenarios or any(n != BASE_SCENARIO for n in wanted):
         _solve_scenarios(input, out, wanted, all_scenarios, options, jobs, quiet, as_json)
     if not wanted:
-        from .compare import plan_scenario
+        from .plan import plan_scenario
 
         options.scenario = plan_scenario(input)  # a scenario's plan solves that scenario again
         if options.scenario:

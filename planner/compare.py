@@ -39,6 +39,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from . import excel, scenarios
 from .errors import InputError, Problem
+from .plan import plan_scenario, summary_facts  # noqa: F401  (plan_scenario: also planner.compare's)
 from .reader import read_workbook
 from .validate import BASE_SCENARIO, Checked, check
 
@@ -178,7 +179,7 @@ def read_plan(path: str | Path, inputs: Checked | None = None) -> PlanBook:
         raise _not_a_plan(path, f"cannot be read ({type(e).__name__}: {e})") from None
     if not {"Costs", "KPIs", "Purchases"} <= names or not summary:
         raise _not_a_plan(path, "has no Summary with Costs and KPIs tables")
-    plan = PlanBook(path, _facts(summary), _table(wb, "Costs"), _table(wb, "KPIs"), _table(wb, "Purchases"),
+    plan = PlanBook(path, summary_facts(summary), _table(wb, "Costs"), _table(wb, "KPIs"), _table(wb, "Purchases"),
                     _table(wb, "Investments") if "Investments" in names else pd.DataFrame())
     plan.kpis["period"] = pd.to_numeric(plan.kpis["period"], errors="coerce").astype("Int64")
     plan.purchases["period"] = pd.to_numeric(plan.purchases["period"], errors="coerce").astype("Int64")
@@ -203,19 +204,6 @@ def _table(wb, name: str) -> pd.DataFrame:
     return df
 
 
-def _facts(grid: list[list]) -> dict[str, object]:
-    """The Run section of a plan's Summary: label in column A, value in column B, up to a blank row."""
-    facts: dict[str, object] = {}
-    start = next((i for i, r in enumerate(grid) if r and r[0] == "Run"), None)
-    if start is None:
-        return facts
-    for r in grid[start + 1:]:
-        if not r or r[0] in ("", None):
-            break
-        facts[str(r[0])] = r[1] if len(r) > 1 and r[1] != "" else None
-    return facts
-
-
 def _inputs(plan: PlanBook, checked: Checked | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The plan's input cell by cell, its scenario applied (None, with a note, if it cannot be had)."""
     if checked is None:
@@ -227,18 +215,6 @@ def _inputs(plan: PlanBook, checked: Checked | None) -> tuple[pd.DataFrame, pd.D
     state, problems = scenarios.state_of(checked, plan.scenario)
     plan.notes += [f"{plan.path.name}: {p.message}" for p in problems if p.severity == "error" or "no such" in p.message]
     return scenarios.cells(state)
-
-
-def plan_scenario(path: str | Path) -> str | None:
-    """The scenario a plan workbook was solved for (None: not a plan, or the base)."""
-    try:
-        wb = python_calamine.CalamineWorkbook.from_path(str(path))
-        if "Summary" not in wb.sheet_names or not any(s.lower().startswith("input.") for s in wb.sheet_names):
-            return None
-        name = _facts(wb.get_sheet_by_name("Summary").to_python(nrows=80)).get("scenario")
-    except Exception:  # not a workbook we can read: solving it will say so
-        return None
-    return None if name in (None, BASE_SCENARIO) else str(name)
 
 
 # --------------------------------------------------------------------------- comparing

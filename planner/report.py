@@ -10,7 +10,6 @@ named Excel Table; user text is always written as text (see :mod:`planner.excel`
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +18,7 @@ from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter
 
 from . import excel
+from .plan import PlanResult  # noqa: F401  (also planner.report's)
 from .reader import EMBEDDED, ROW, RawBook
 
 TITLE_FONT = excel.font(bold=True, size=14, color="1F4E78")
@@ -32,31 +32,6 @@ MONEY = "#,##0"
 QUANTITY = "#,##0.###"
 SHARE = "0.0%"
 RATE = "0.0000"
-
-
-@dataclass
-class PlanResult:
-    """Everything a plan workbook shows, as tables (also what ``compare`` reads back)."""
-
-    facts: list[tuple[str, object]]  # run facts and provenance, in display order
-    costs: pd.DataFrame  # component, discounted, undiscounted
-    kpis: pd.DataFrame  # one row per material and period
-    purchases: pd.DataFrame
-    policies: pd.DataFrame
-    investments: pd.DataFrame
-    shortfalls: pd.DataFrame
-    supply: pd.DataFrame  # material, period, bloc, country, quantity (for the mix tables)
-    proven_optimal: bool = True
-    warnings: list[str] = field(default_factory=list)
-    rule_costs: pd.DataFrame | None = None  # with --policy-costs (see planner.policy_costs)
-    rule_cost_lines: list[str] = field(default_factory=list)
-    scenario_edits: pd.DataFrame | None = None  # a scenario's plan: each edit and the cells it changed
-    scenario_changes: pd.DataFrame | None = None  # (see planner.scenarios)
-    stock: pd.DataFrame | None = None  # material, period, opening, bought, used, closing, reserve...; None: no stockpiles
-    extra_sheets: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # (title, table) after Shortfalls
-
-    def fact(self, label: str):
-        return dict(self.facts).get(label)
 
 
 # Columns whose number format is set by name; everything else is left general.

@@ -14,7 +14,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -26,10 +26,12 @@ from models.sourcing import (InfeasibleData, build_matrix, cost_table, op_codes,
                              prepare_results, quantities)
 
 from . import __version__, memory, numerics, policy_costs, scenarios, solver
-from .diagnose import Diagnosis, diagnosis_path, explain, write_diagnosis
+from .plan import PlanResult
 from .reader import read_workbook
-from .report import PlanResult, start_plan, write_plan
 from .validate import Checked, check
+
+if TYPE_CHECKING:
+    from .diagnose import Diagnosis
 
 TOL = 1e-6
 SHARES = [m for m in METRICS.values() if m.is_share]  # feoc, domestic, allied, recycled share
@@ -120,7 +122,7 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
     started = []
     steps = [functools.partial(prepare_extract, model, data)]
     if out is not None:
-        steps.append(lambda: started.append(start_plan(book)))
+        steps.append(lambda: started.append(_start_plan(book)))
     result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress, prepare=steps)
     timings["solve"] = result.timings.get("total", 0.0)
     outcome = Outcome(result.status, checked, result, timings=timings)
@@ -151,6 +153,8 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
     outcome.plan.facts += [(f"seconds: {k}", round(v, 3)) for k, v in timings.items()]  # every stage up to its own writing
     if out is not None:
         t = time.perf_counter()
+        from .report import write_plan
+
         outcome.path = write_plan(out, outcome.plan, book, *started)
         timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
@@ -159,6 +163,8 @@ def _solve_file(path: Path, out: Path | None, options: Options, progress, log) -
 
 def _diagnose(outcome: Outcome, path: Path, out: Path | None, model, limit, threads, log, t0, scenario) -> Outcome:
     """Explain why no plan exists; with an output path, write the Diagnosis workbook instead of a plan."""
+    from .diagnose import diagnosis_path, explain, write_diagnosis
+
     log("no plan exists; looking for the smallest relaxations that would allow one")
     t = time.perf_counter()
     data = outcome.checked.data
@@ -171,6 +177,14 @@ def _diagnose(outcome: Outcome, path: Path, out: Path | None, model, limit, thre
         outcome.timings["write"] = time.perf_counter() - t
     outcome.timings["total"] = time.perf_counter() - t0
     return outcome
+
+
+def _start_plan(book):
+    """planner.report.start_plan, openpyxl imported with it: the first time while HiGHS solves (the
+    planner imports the writers only when it writes, not before the model is built)."""
+    from .report import start_plan
+
+    return start_plan(book)
 
 
 # --------------------------------------------------------------------------- extraction

@@ -45,9 +45,10 @@ from models.data import PlanData
 from models.sourcing import InfeasibleData, build_model, contract_keys
 
 from . import batch, scenarios, solver
-from .compare import _facts, _table
+from .compare import _table
 from .diagnose import Diagnosis, diagnosis_path, explain, write_diagnosis
 from .errors import InputError, Problem
+from .plan import summary_facts
 from .reader import RawBook, read_workbook
 from .report import PlanResult, write_plan
 from .run import TOL, extract, sha256
@@ -178,7 +179,7 @@ def read_base(path: str | Path) -> BasePlan:
     short = short[["material", "period", "shortfall"]] if len(short) else pd.DataFrame(columns=["material", "period", "shortfall"])
     stock = _table(wb, "Stock")[["material", "period", "closing"]] if "Stock" in names else None
     return BasePlan(
-        path=path, sha256=sha256(path), facts=_facts(summary), book=book, checked=checked,
+        path=path, sha256=sha256(path), facts=summary_facts(summary), book=book, checked=checked,
         builds={(str(s), int(p)) for s, p in zip(builds["source"], builds["period"])},
         contracts={(str(s), str(m), int(p)) for s, m, p in zip(contracts["source"], contracts["material"], contracts["period"])},
         purchases=purchases, shortfalls=short, stock=stock, costs=_table(wb, "Costs"))

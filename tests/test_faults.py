@@ -22,7 +22,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from planner import excel, solver
+from planner import excel, files, solver
 from planner.cli import EXIT_CANT_WRITE, EXIT_INTERRUPTED, cli
 from planner.errors import OutputError
 
@@ -135,7 +135,7 @@ def test_without_unnamed_files_the_target_is_still_never_partial(tmp_path, small
     path = write_plain(tmp_path / "in.xlsx", small_rows)
     plan = tmp_path / "plan.xlsx"
     plan.write_bytes(b"the previous plan")
-    proc = child(PAUSE_IN_WRITE + "import planner.excel\nplanner.excel._unnamed_file = lambda folder: None\n",
+    proc = child(PAUSE_IN_WRITE + "import planner.files\nplanner.files._unnamed_file = lambda folder: None\n",
                  "solve", path, "-o", plan, "--quiet")
     wait_for(proc, "PAUSED-IN-WRITE")
     proc.kill()
@@ -241,7 +241,7 @@ def test_write_errors_name_the_cause(tmp_path, monkeypatch):
         def fail(*args, _code=code):
             raise OSError(_code, os.strerror(_code))
 
-        monkeypatch.setattr(excel, "_write_all", fail)
+        monkeypatch.setattr(files, "_write_all", fail)
         with pytest.raises(OutputError, match=words):
             excel.save_atomic(wb, target)
         assert list(tmp_path.iterdir()) == []
