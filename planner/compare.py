@@ -39,7 +39,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from . import excel, scenarios
 from .errors import InputError, Problem
-from .plan import plan_scenario, summary_facts  # noqa: F401  (plan_scenario: also planner.compare's)
+from .plan import summary_facts
 from .reader import read_workbook
 from .validate import BASE_SCENARIO, Checked, check
 

@@ -47,7 +47,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from .files import _unwritten, check_output, write_atomic  # noqa: F401  (check_output, write_atomic: also planner.excel's)
+from .files import _unwritten, write_atomic
 
 AUTHOR = "planner"
 # Archive members and document properties carry this date, so that outputs are

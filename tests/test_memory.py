@@ -8,7 +8,6 @@ import sys
 import threading
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from planner import memory
@@ -139,7 +138,11 @@ def test_a_plan_run_hands_the_block_back(monkeypatch, fails):
     released, passed = [], []
     release, highs = memory.release, solver._highs
     monkeypatch.setattr(memory, "release", lambda: (released.append((memory._ahead is not None, bool(passed))), release()))
-    monkeypatch.setattr(solver, "_highs", lambda *a, **k: (h := highs(*a, **k), passed.append(memory._ahead is None))[0])
+    def handed(*args, **kwargs):
+        h = highs(*args, **kwargs)
+        passed.append(memory._ahead is None)
+        return h
+    monkeypatch.setattr(solver, "_highs", handed)
     if fails:
         def build_fails(data):
             raise MemoryError("no room for the model")
