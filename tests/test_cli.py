@@ -80,3 +80,17 @@ def test_solving_needs_openpyxl_only_to_write_the_plan():
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_the_command_skips_pythons_teardown_but_not_its_output():
+    """main() leaves with os._exit once stdout and stderr are flushed: no exit handler runs (Python's
+    teardown of the libraries took 0.1–0.2 s), the JSON line is whole, the exit code is the command's."""
+    root = Path(__file__).resolve().parents[1]
+    code = "import atexit\natexit.register(lambda: print('TEARDOWN'))\nfrom planner.cli import main\nmain()"
+    ok = subprocess.run([sys.executable, "-c", code, "validate", "inputs/example.xlsx", "--json"], cwd=root,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "TEARDOWN" not in ok.stdout
+    assert json.loads(ok.stdout.strip().splitlines()[-1])["valid"] is True
+    bad = subprocess.run([sys.executable, "-c", code, "validate", "missing.xlsx"], cwd=root, capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode != 0 and "TEARDOWN" not in bad.stdout and "missing.xlsx" in bad.stdout + bad.stderr
