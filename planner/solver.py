@@ -572,24 +572,25 @@ def _given_up(model: pyo.Block | MatrixModel, c: Compiled, seen: _Incumbent, tim
 
 
 def _rounded_relaxation(h: highspy.Highs, c: Compiled, time_limit_s: float | None) -> bool:
-    """Solve the LP relaxation of the MIP ``h`` holds, and hand HiGHS its integer columns rounded up
-    (every positive one at least 1) as a starting solution, which HiGHS completes with the LP of
-    the other columns and keeps as its first incumbent if that is feasible.
-
-    Rounded up, an offer the relaxation buys from keeps its contract (Use), a source its fixed
-    cost (SourceUse), a candidate its build: with the same purchases feasible, the LP completion
-    is usually close to the optimum. On the benchmark's XL MIP HiGHS had, at its 60 s limit, still
-    only the incumbent of its own heuristics, 30% above the bound; from this start it proved the
-    optimum in ~17 s (benchmarks/README.md). The relaxation is an LP (:data:`LP_OPTIONS`): 0.2 s
-    on L, 0.8 s on XL. Returns False when HiGHS did not return (see :func:`run`)."""
-    ints = np.flatnonzero(c.integer)  # (integer columns are unscaled: HiGHS's values and bounds are the model's)
+    """:func:`relaxation_start` for the MIP of ``c`` in ``h`` (integer columns are unscaled: HiGHS's
+    values and bounds of them are the model's)."""
+    ints = np.flatnonzero(c.integer)
     return relaxation_start(h, _position(c)[ints], c.col_lower[ints], c.col_upper[ints], time_limit_s)
 
 
 def relaxation_start(h: highspy.Highs, at: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                      time_limit_s: float | None = None) -> bool:
-    """:func:`_rounded_relaxation` for a MIP in ``h`` whose integer columns are ``at`` (HiGHS's
-    numbering) with bounds ``lower`` and ``upper``; also the benchmark reference's (benchmarks/reference.py)."""
+    """Solve the LP relaxation of the MIP ``h`` holds (its integer columns ``at``, in HiGHS's numbering,
+    bounded by ``lower`` and ``upper``), and hand HiGHS those columns rounded up (every positive one
+    at least 1) as a starting solution, which HiGHS completes with the LP of the other columns and
+    keeps as its first incumbent if that is feasible. The benchmark reference starts the same way.
+
+    Rounded up, an offer the relaxation buys from keeps its contract (Use), a source its fixed
+    cost (SourceUse), a candidate its build: with the same purchases feasible, the LP completion
+    is usually close to the optimum. On the benchmark's XL MIP HiGHS had, at its 60 s limit, still
+    only the incumbent of its own heuristics, 30% above the bound; from this start it proved the
+    optimum in ~17 s (benchmarks/README.md, lever 27). The relaxation is an LP (:data:`LP_OPTIONS`):
+    0.2 s on L, 0.8 s on XL. Returns False when HiGHS did not return (see :func:`run`)."""
     at = np.asarray(at, dtype=np.int32)
     saved = {option: _option(h, option) for option in LP_OPTIONS}
     h.changeColsIntegrality(len(at), at, np.zeros(len(at), dtype=np.uint8))
