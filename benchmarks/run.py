@@ -50,9 +50,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Only what the parent needs: a worker imports what it measures, so that the planner's own
-# imports (and Pyomo's lazy scipy import on the first compile) land in the planner's stages.
-from benchmarks import generate  # noqa: E402
+# Nothing of the planner's here, nor the generator (it imports openpyxl): a worker imports what it
+# measures, so that the planner's own imports (and openpyxl's, which `planner solve` imports while
+# HiGHS solves) land in the planner's stages as they do for a user.
 
 OUT = ROOT / "outputs" / "bench"
 TARGETS = {"pipeline_ratio": 1.2, "formulation_ratio": 1.0, "read_50k_s": 1.0, "write_50k_s": 4.0, "peak_L_mb": 1536}
@@ -183,6 +183,7 @@ def work_read(rows: int) -> dict:
     """Read a workbook whose Offers sheet has ``rows`` rows: calamine alone, the planner's reader, validation."""
     import pandas as pd
 
+    from benchmarks import generate
     from planner.reader import read_workbook
     from planner.validate import check
 
@@ -203,6 +204,7 @@ def work_write(rows: int, mode: str) -> dict:
     import openpyxl
     import pandas as pd
 
+    from benchmarks import generate
     from planner.report import PlanResult, write_plan
 
     rng = np.random.default_rng(3)
@@ -385,6 +387,8 @@ def versions() -> str:
 
 
 def main() -> None:
+    from benchmarks import generate
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("instances", nargs="*", default=["S", "M"], help="S M L XL CFL")
