@@ -387,8 +387,6 @@ def versions() -> str:
 
 
 def main() -> None:
-    from benchmarks import generate
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("instances", nargs="*", default=["S", "M"], help="S M L XL CFL")
@@ -407,6 +405,7 @@ def main() -> None:
     if a.worker:
         worker(a.worker)
         return
+    from benchmarks import generate  # (not in a worker: see the top of this file)
 
     OUT.mkdir(parents=True, exist_ok=True)
     load_start, speed = os.getloadavg(), yardstick()
