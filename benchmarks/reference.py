@@ -375,7 +375,7 @@ class Outcome:
 def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | None = None, threads: int | None = None,
           relax_integrality: bool = False, options: dict | None = None) -> Outcome:
     """Pass ``ref`` to HiGHS in one call and run it with the planner's options and, a MIP, its start
-    (the relaxation rounded up: planner.solver.relaxation_start)."""
+    (the relaxation rounded up and repaired: planner.solver.relaxation_start)."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if time_limit_s is not None:
@@ -397,7 +397,8 @@ def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | No
     passed = time.perf_counter() - t
     if integer.any():
         ints = np.flatnonzero(integer)
-        solver.relaxation_start(h, ints, ref.col_lower[ints], ref.col_upper[ints])
+        solver.relaxation_start(h, ints, ref.col_lower[ints], ref.col_upper[ints],
+                                rows=lambda: solver.integer_rows(A, ref.integer, ref.row_lower, ref.row_upper))
     h.run()
     ms = h.getModelStatus()
     info = h.getInfo()
