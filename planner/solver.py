@@ -591,8 +591,8 @@ def relaxation_start(h: highspy.Highs, at: np.ndarray, lower: np.ndarray, upper:
     cost (SourceUse), a candidate its build: with the same purchases feasible, the LP completion
     is usually close to the optimum. On the benchmark's XL MIP HiGHS had, at its 60 s limit, still
     only the incumbent of its own heuristics, 30% above the bound; from this start it proved the
-    optimum in ~17 s (benchmarks/README.md, lever 27). But rounding up can open more sources than a
-    ``max_sources`` rule allows, or start two builds of one candidate: on L, 20 such rows made the
+    optimum in ~17 s (benchmarks/README.md, lever 27). But rounding up can put more offers in use than
+    a ``max_sources`` rule allows, or start two builds of one candidate: on L, 20 such rows made the
     start infeasible and HiGHS took 19 s; repaired, the start is within 6e-5 of the optimum and
     HiGHS proves it in 3 s (lever 30). The relaxation is an LP (:data:`LP_OPTIONS`): 0.2 s on L,
     0.8 s on XL. Returns False when HiGHS did not return (see :func:`run`)."""
@@ -630,8 +630,8 @@ def repaired(start: np.ndarray, x: np.ndarray, lower: np.ndarray, A, row_lower: 
     every row of ``A`` (CSR, rows on integer columns alone, bounded by ``row_lower`` and ``row_upper``).
 
     Rounding up only raises columns, so a row it breaks is one that holds too much: a row
-    ``Σ SourceUse <= 3`` (max_sources) with four sources used in part, or a candidate's builds
-    (at most one). Lowered first are the columns of such a row the relaxation used least (it met
+    ``Σ Use <= 3`` (max_sources) with four offers in use in part, or a candidate's builds (at
+    most one). Lowered first are the columns of such a row the relaxation used least (it met
     the row, so lowering the ones it rounded up is enough). A column lowered can break another row
     (``Use <= SourceUse``: a contract of a source no longer in use); that row is repaired the
     same way, and so on: each column is lowered once at most. A row that lowering cannot mend is
