@@ -20,6 +20,7 @@ HiGHS's own console output is always off; progress goes to the caller's callback
 from __future__ import annotations
 
 import atexit
+import collections
 import ctypes
 import dataclasses
 import math
@@ -634,32 +635,39 @@ def repaired(start: np.ndarray, x: np.ndarray, lower: np.ndarray, A, row_lower: 
     most one). Lowered first are the columns of such a row the relaxation used least (it met
     the row, so lowering the ones it rounded up is enough). A column lowered can break another row
     (``Use <= SourceUse``: a contract of a source no longer in use); that row is repaired the
-    same way, and so on: each column is lowered once at most. A row that lowering cannot mend is
-    left broken: HiGHS then finds the start infeasible and ignores it, as it would have anyway.
+    same way, and so on: each column is lowered once at most, and only the rows of a column
+    lowered are looked at again. A row that lowering cannot mend is left broken: HiGHS then finds
+    the start infeasible and ignores it, as it would have anyway.
     """
     s = start.copy()
     if A.shape[0] == 0:
         return s
+    by_column = A.tocsc()
+    activity = A @ s
     tolerance = 1e-9 * (1.0 + np.maximum(np.abs(np.where(np.isfinite(row_lower), row_lower, 0.0)),
                                          np.abs(np.where(np.isfinite(row_upper), row_upper, 0.0))))
-    for _ in range(len(s) + 1):
-        activity = A @ s
-        broken = np.flatnonzero((activity > row_upper + tolerance) | (activity < row_lower - tolerance))
-        lowered = False
-        for i in broken.tolist():
-            cols, a = A.indices[A.indptr[i]:A.indptr[i + 1]], A.data[A.indptr[i]:A.indptr[i + 1]]
-            excess = float(a @ s[cols])  # (afresh: a column lowered for an earlier row may have mended it)
-            sign, excess = (1.0, excess - row_upper[i]) if excess > row_upper[i] else (-1.0, row_lower[i] - excess)
-            can = np.flatnonzero((sign * a > 0) & (s[cols] > lower[cols]))
-            for j in can[np.argsort(x[cols[can]], kind="stable")].tolist():
-                if excess <= tolerance[i]:
-                    break
-                col = cols[j]
-                excess -= sign * a[j] * (s[col] - lower[col])
-                s[col] = lower[col]
-                lowered = True
-        if not lowered:
-            break
+
+    def broken(rows):
+        return (activity[rows] > row_upper[rows] + tolerance[rows]) | (activity[rows] < row_lower[rows] - tolerance[rows])
+    queue = collections.deque(np.flatnonzero(broken(slice(None))).tolist())
+    while queue:
+        i = queue.popleft()
+        over = activity[i] > row_upper[i] + tolerance[i]
+        if not over and activity[i] >= row_lower[i] - tolerance[i]:
+            continue  # (mended meanwhile)
+        sign, excess = (1.0, activity[i] - row_upper[i]) if over else (-1.0, row_lower[i] - activity[i])
+        cols, a = A.indices[A.indptr[i]:A.indptr[i + 1]], A.data[A.indptr[i]:A.indptr[i + 1]]
+        can = np.flatnonzero((sign * a > 0) & (s[cols] > lower[cols]))
+        for j in can[np.argsort(x[cols[can]], kind="stable")].tolist():
+            if excess <= tolerance[i]:
+                break
+            col = int(cols[j])
+            step = s[col] - lower[col]
+            s[col] = lower[col]
+            excess -= sign * a[j] * step
+            rows = by_column.indices[by_column.indptr[col]:by_column.indptr[col + 1]]
+            activity[rows] -= by_column.data[by_column.indptr[col]:by_column.indptr[col + 1]] * step
+            queue.extend(rows[broken(rows)].tolist())
     return s
 
 
