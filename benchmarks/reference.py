@@ -375,7 +375,8 @@ class Outcome:
 def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | None = None, threads: int | None = None,
           relax_integrality: bool = False, options: dict | None = None) -> Outcome:
     """Pass ``ref`` to HiGHS in one call and run it with the planner's options and, a MIP, its start
-    (the relaxation rounded up and repaired: planner.solver.relaxation_start)."""
+    (the relaxation rounded up, repaired and completed, which may prove the MIP within its gap:
+    planner.solver.relaxation_start)."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if time_limit_s is not None:
@@ -395,16 +396,23 @@ def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | No
                 0.0, ref.cost, ref.col_lower, ref.col_upper, ref.row_lower, ref.row_upper,
                 A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float), integer)
     passed = time.perf_counter() - t
+    started = solver.Start(returned=True)
     if integer.any():
         ints = np.flatnonzero(integer)
-        solver.relaxation_start(h, ints, ref.col_lower[ints], ref.col_upper[ints],
-                                rows=lambda: solver.integer_rows(A, ref.integer, ref.row_lower, ref.row_upper))
-    h.run()
+        started = solver.relaxation_start(h, ints, ref.col_lower[ints], ref.col_upper[ints],
+                                          rows=lambda: solver.integer_rows(A, ref.integer, ref.row_lower, ref.row_upper))
+    if not started.proven:
+        h.run()
     ms = h.getModelStatus()
     info = h.getInfo()
     has_x = info.primal_solution_status == 2
     mip = bool(integer.any())
     status = h.modelStatusToString(ms)
-    return Outcome(status=status, objective=float(info.objective_function_value) if has_x else None,
-                   bound=float(info.mip_dual_bound) if mip else (float(info.objective_function_value) if has_x else None),
-                   gap=float(info.mip_gap) if mip else 0.0, highs_seconds=h.getRunTime(), pass_seconds=passed)
+    objective = float(info.objective_function_value) if has_x else None
+    if started.proven:  # the start is within the gap of the relaxation's bound: HiGHS's MIP did not run
+        bound, gap = started.bound, (objective - started.bound) / max(abs(objective), 1e-300)
+    else:
+        bound = float(info.mip_dual_bound) if mip else objective
+        gap = float(info.mip_gap) if mip else 0.0
+    return Outcome(status=status, objective=objective, bound=bound, gap=gap, highs_seconds=h.getRunTime(),
+                   pass_seconds=passed)

@@ -197,6 +197,21 @@ def three_contracts():
                 [{"material": "Nd", "period": Y, "quantity": 100}])
 
 
+def test_a_start_within_the_gap_of_the_relaxation_is_the_plan_without_a_mip_run():
+    """The three contracts above: the start [0, 1, 1] completes to 1622, 3.53% above the relaxation's
+    1564.67 ((1622 - 1564.67) / 1622 = 0.0353). With a 5% gap that is proven: the plan is the start,
+    its bound the relaxation's, and HiGHS's MIP never runs. With a 1% gap the MIP runs (and proves
+    1622 optimal)."""
+    _, r = solve_book(three_contracts(), mip_gap=0.05)
+    assert r.status == "optimal" and close(r.objective, 1622) and close(r.bound, 1564 + 2 / 3)
+    assert close(r.gap, (1622 - (1564 + 2 / 3)) / 1622) and "within the gap" in r.message
+    assert r.timings["solve"] == 0.0 and r.values["Use"].round(9).tolist() == [0.0, 1.0, 1.0]
+    assert r.shadow_prices is not None and r.max_violation.amount < 1e-9
+    _, r = solve_book(three_contracts(), mip_gap=0.01)
+    assert r.status == "optimal" and close(r.objective, 1622) and r.timings["solve"] > 0 and r.gap < 0.01
+    assert "within the gap" not in r.message
+
+
 def test_a_mip_starts_from_its_relaxation_rounded_up():
     """planner.solver._rounded_relaxation: HiGHS holds the relaxation's Use values rounded up as its
     start; the solve reaches the same optimum with and without it."""
@@ -208,9 +223,10 @@ def test_a_mip_starts_from_its_relaxation_rounded_up():
     assert relaxed.values["Use"].round(6).tolist() == [0.0, round(2 / 3, 6), 1.0]
     c = solver.compile_model(m)
     h = solver._highs(c, None, 0.0, None)
-    assert solver._rounded_relaxation(h, c, None)
+    started = solver._rounded_relaxation(h, c, None)
+    assert started.returned and not started.proven and close(c.scaling.objective(started.bound), 1564 + 2 / 3)
     ints = np.flatnonzero(c.integer)
-    assert np.asarray(h.getSolution().col_value)[solver._position(c)[ints]].tolist() == [0.0, 1.0, 1.0]
+    assert np.round(np.asarray(h.getSolution().col_value)[solver._position(c)[ints]], 9).tolist() == [0.0, 1.0, 1.0]
     for warm in (True, False):
         _, r = solve_book(three_contracts(), mip_gap=0, warm_start=warm)
         assert r.status == "optimal" and close(r.objective, 1622) and ("relaxation" in r.timings) is warm
