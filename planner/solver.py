@@ -429,7 +429,8 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
     as in :attr:`SolveResult.values`, e.g. another solve's, matched by variable name and
     index) is handed to HiGHS as a starting solution; HiGHS ignores it if it is infeasible.
     Without one, ``warm_start`` gives a MIP the rounded LP relaxation as its start (see
-    :func:`_rounded_relaxation`).
+    :func:`relaxation_start`); a start within the gap of the relaxation's bound is the result, and
+    HiGHS's MIP does not run (the message says so).
     ``prepare``: steps of work for after the solve that do not need its solution, done while
     HiGHS solves (see :func:`run`) after the indexes of the values.
     """
