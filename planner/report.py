@@ -81,11 +81,17 @@ def write_plan(path: str | Path, result: PlanResult, inputs: RawBook | None, sta
     return excel.save_atomic(wb, path)
 
 
+def gap_text(gap: float) -> str:
+    """A proven plan's gap in words: "a gap of 0.04%", or "a gap below 0.01%" for one that two
+    decimals would show as 0.00%."""
+    return f"a gap of {gap:.2%}" if gap >= 0.5e-4 else "a gap below 0.01%"
+
+
 def _summary(ws, r: PlanResult) -> None:
     excel.set_value(ws["A1"], r.fact("plan") or "Sourcing plan")  # user text: never a formula
     ws["A1"].font = TITLE_FONT
     gap = r.fact("gap")
-    status = ("optimal" + (f" (proven within a gap of {gap:.2%})" if gap else "")) if r.proven_optimal else (
+    status = ("optimal" + (f" (proven within {gap_text(gap)})" if gap else "")) if r.proven_optimal else (
         f"NOT PROVEN OPTIMAL: {r.fact('status')}, gap {gap:.2%}")
     excel.set_value(ws["A2"], f"Status: {status}")
     ws["A2"].fill = OK_FILL if r.proven_optimal else WARN_FILL

@@ -209,3 +209,26 @@ def test_kpis_of_the_small_plan_by_hand(tmp_path, small_rows):
     # over both materials in 2026: 110 t, CN 55, US 50, AU 5
     assert both["feoc_share"] == pytest.approx(55 / 110)
     assert both["hhi"] == pytest.approx((55 / 110 * 100) ** 2 + (50 / 110 * 100) ** 2 + (5 / 110 * 100) ** 2)
+
+
+def test_a_plan_proven_by_its_start_says_so_in_its_summary(tmp_path):
+    """Three contract offers (tests/models/test_families.py, three_contracts): the start completes to
+    1622, 3.53% above the relaxation's 1564.67, within a 5% gap: the plan is proven without a MIP run
+    and its Summary gives that gap. A gap two decimals would show as 0.00% reads "below 0.01%"."""
+    from planner.report import gap_text
+
+    offers = [{"source": "A1", "material": "Nd", "unit_cost": 10, "contract_cost": 500, "capacity": 60},
+              {"source": "A2", "material": "Nd", "unit_cost": 10.2, "contract_cost": 400, "capacity": 60},
+              {"source": "A3", "material": "Nd", "unit_cost": 14, "contract_cost": 50, "capacity": 60},
+              {"source": "B", "material": "Nd", "unit_cost": 30}]
+    rows = {"Materials": [{"material": "Nd"}], "Countries": [{"country": "US"}],
+            "Sources": [{"source": o["source"], "country": "US"} for o in offers], "Offers": offers,
+            "Demand": [{"material": "Nd", "period": 2030, "quantity": 100}]}
+    path = write_plain(tmp_path / "in.xlsx", rows)
+    result, payload = run("solve", path, "-o", tmp_path / "plan.xlsx", "--gap", 0.05, "--json")
+    assert result.exit_code == 0, result.output
+    assert payload["status"] == "optimal" and math.isclose(payload["objective"], 1622)
+    assert math.isclose(payload["bound"], 1564 + 2 / 3)
+    summary = openpyxl.load_workbook(tmp_path / "plan.xlsx")["Summary"]
+    assert summary["A2"].value == "Status: optimal (proven within a gap of 3.53%)"
+    assert gap_text(3.1e-5) == "a gap below 0.01%" and gap_text(4e-4) == "a gap of 0.04%"
