@@ -410,7 +410,7 @@ def solve(ref: Reference, time_limit_s: float | None = None, mip_gap: float | No
     status = h.modelStatusToString(ms)
     objective = float(info.objective_function_value) if has_x else None
     if started.proven:  # the start is within the gap of the relaxation's bound: HiGHS's MIP did not run
-        bound, gap = started.bound, (objective - started.bound) / max(abs(objective), 1e-300)
+        bound, gap = started.bound, started.gap(objective)
     else:
         bound = float(info.mip_dual_bound) if mip else objective
         gap = float(info.mip_gap) if mip else 0.0

@@ -496,7 +496,7 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
     result.objective = c.scaling.objective(info.objective_function_value) if c.num_col else c.offset
     if started.proven:
         result.bound = c.scaling.objective(started.bound)
-        result.gap = (info.objective_function_value - started.bound) / max(abs(info.objective_function_value), 1e-300)
+        result.gap = started.gap(info.objective_function_value)
         result.message = "Optimal: the start from the LP relaxation is within the gap of the relaxation's bound"
     elif c.integer.any():
         result.bound = c.scaling.objective(info.mip_dual_bound)
@@ -611,6 +611,10 @@ class Start:
     returned: bool  # every run returned (False: HiGHS was left running, and ``h`` must not be touched again)
     proven: bool = False  # ``h`` holds the start, solved, within the MIP gap of ``bound``: the MIP need not run
     bound: float = -math.inf  # the relaxation's objective, a bound on the MIP's (in HiGHS's units)
+
+    def gap(self, objective: float) -> float:
+        """The relative gap of a plan costing ``objective`` (HiGHS's units) to :attr:`bound`, as HiGHS's mip_gap."""
+        return (objective - self.bound) / max(abs(objective), 1e-300)
 
 
 def relaxation_start(h: highspy.Highs, at: np.ndarray, lower: np.ndarray, upper: np.ndarray,
