@@ -710,25 +710,26 @@ def repaired(start: np.ndarray, x: np.ndarray, lower: np.ndarray, A, row_lower: 
 
     def broken(rows):
         return (activity[rows] > row_upper[rows] + tolerance[rows]) | (activity[rows] < row_lower[rows] - tolerance[rows])
+
+    def excess(i: int) -> tuple[float, float]:  # the side row i breaks (+1 above, -1 below), and by how much
+        above = activity[i] - row_upper[i]
+        return (1.0, above) if above > tolerance[i] else (-1.0, row_lower[i] - activity[i])
     queue = collections.deque(np.flatnonzero(broken(slice(None))).tolist())
     while queue:
         i = queue.popleft()
-        over = activity[i] > row_upper[i] + tolerance[i]
-        if not over and activity[i] >= row_lower[i] - tolerance[i]:
+        sign, by = excess(i)
+        if by <= tolerance[i]:
             continue  # (mended meanwhile)
-        sign, excess = (1.0, activity[i] - row_upper[i]) if over else (-1.0, row_lower[i] - activity[i])
         cols, a = A.indices[A.indptr[i]:A.indptr[i + 1]], A.data[A.indptr[i]:A.indptr[i + 1]]
         can = np.flatnonzero((sign * a > 0) & (s[cols] > lower[cols]))
-        for j in can[np.argsort(x[cols[can]], kind="stable")].tolist():
-            if excess <= tolerance[i]:
-                break
-            col = int(cols[j])
+        for col in cols[can[np.argsort(x[cols[can]], kind="stable")]].tolist():
             step = s[col] - lower[col]
             s[col] = lower[col]
-            excess -= sign * a[j] * step
             rows = by_column.indices[by_column.indptr[col]:by_column.indptr[col + 1]]
             activity[rows] -= by_column.data[by_column.indptr[col]:by_column.indptr[col + 1]] * step
             queue.extend(rows[broken(rows)].tolist())
+            if excess(i)[1] <= tolerance[i]:
+                break
     return s
 
 
