@@ -31,6 +31,7 @@ OK_FILL = PatternFill("solid", fgColor="E2EFDA")
 MONEY = "#,##0"
 QUANTITY = "#,##0.###"
 SHARE = "0.0%"
+GAP = "0.000%"  # a MIP's gap: the default tolerance is 0.01%, which SHARE would show as 0.0%
 RATE = "0.0000"
 
 
@@ -104,7 +105,7 @@ def _summary(ws, r: PlanResult) -> None:
         excel.set_value(cell, value)
         cell.alignment = Alignment(horizontal="left")
         if isinstance(value, float):
-            cell.number_format = SHARE if label == "gap" else ("0.000" if label.startswith("seconds") or "seconds" in label else MONEY if abs(value) >= 100 else "General")
+            cell.number_format = GAP if label == "gap" else ("0.000" if label.startswith("seconds") or "seconds" in label else MONEY if abs(value) >= 100 else "General")
         row += 1
     for w in r.warnings:
         excel.set_value(ws.cell(row=row, column=1), f"Warning: {w}")

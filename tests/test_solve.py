@@ -232,3 +232,5 @@ def test_a_plan_proven_by_its_start_says_so_in_its_summary(tmp_path):
     summary = openpyxl.load_workbook(tmp_path / "plan.xlsx")["Summary"]
     assert summary["A2"].value == "Status: optimal (proven within a gap of 3.53%)"
     assert gap_text(3.1e-5) == "a gap below 0.01%" and gap_text(4e-4) == "a gap of 0.04%"
+    gap = next(row[1] for row in summary.iter_rows(min_col=1, max_col=2) if row[0].value == "gap")
+    assert math.isclose(gap.value, (1622 - (1564 + 2 / 3)) / 1622) and gap.number_format == "0.000%"
