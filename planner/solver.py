@@ -530,7 +530,7 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
     timings["extract"] = time.perf_counter() - t
     if duals:
         t = time.perf_counter()
-        y = _fixed_lp_duals(h, c, x, solved=started.proven)
+        y = _fixed_lp_duals(h, c, x, solved=started.proven, basis=started.basis)
         if y is not None:
             result.duals = _policy_duals(c, c.scaling.duals(y), dual_indexes)
             result.shadow_prices = shadow_prices(model, result.duals, result.values["Buy"])
@@ -611,6 +611,7 @@ class Start:
     returned: bool  # every run returned (False: HiGHS was left running, and ``h`` must not be touched again)
     proven: bool = False  # ``h`` holds the start, solved, within the MIP gap of ``bound``: the MIP need not run
     bound: float = -math.inf  # the relaxation's objective, a bound on the MIP's (in HiGHS's units)
+    basis: highspy.HighsBasis | None = None  # the completion's optimal basis, when the MIP runs after it
 
     def gap(self, objective: float) -> float:
         """The relative gap of a plan costing ``objective`` (HiGHS's units) to :attr:`bound`, as HiGHS's mip_gap."""
@@ -651,7 +652,7 @@ def relaxation_start(h: highspy.Highs, at: np.ndarray, lower: np.ndarray, upper:
     _as_lp(h)
     if not run(h, time_limit_s, meanwhile):  # (nor after Ctrl-C, which raises: h may still run, and is not touched again)
         return Start(returned=False)
-    complete = None
+    complete = basis = None
     bound = -math.inf
     if h.getModelStatus() == _MS.kOptimal:
         bound = h.getInfo().objective_function_value
@@ -667,13 +668,14 @@ def relaxation_start(h: highspy.Highs, at: np.ndarray, lower: np.ndarray, upper:
             if objective - bound <= max(_option(h, "mip_abs_gap"), _option(h, "mip_rel_gap") * abs(objective)):
                 return Start(returned=True, proven=True, bound=bound)
             complete = np.asarray(h.getSolution().col_value, dtype=float)
+            basis = h.getBasis()
         h.changeColsBounds(len(at), at, lower, upper)
     h.changeColsIntegrality(len(at), at, np.ones(len(at), dtype=np.uint8))
     for option, value in saved.items():
         h.setOptionValue(option, value)
     if complete is not None:
         h.setSolution(len(complete), np.arange(len(complete), dtype=np.int32), complete)
-    return Start(returned=True, bound=bound)
+    return Start(returned=True, bound=bound, basis=basis)
 
 
 def integer_rows(A, integer: np.ndarray, row_lower: np.ndarray, row_upper: np.ndarray) -> tuple:
@@ -742,10 +744,14 @@ def _option(h: highspy.Highs, option: str):
     return value[1] if isinstance(value, tuple) else value
 
 
-def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray, solved: bool = False) -> np.ndarray | None:
+def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray, solved: bool = False,
+                    basis: highspy.HighsBasis | None = None) -> np.ndarray | None:
     """Row duals of the LP with every integer column fixed at its (rounded) value, solved as every
     LP is (:data:`LP_OPTIONS`): its duals are then the LP's own, not ones recovered by postsolve.
-    ``solved``: ``h`` holds that LP solved already (a start proven within the gap: :class:`Start`)."""
+    ``solved``: ``h`` holds that LP solved already (a start proven within the gap: :class:`Start`).
+    ``basis``: the start's completion's (:attr:`Start.basis`), from which the LP is solved: the same
+    LP when the MIP kept the start's integer values (L: 0 simplex iterations instead of 2,038,
+    0.10 → 0.035 s), a near one otherwise (CFL at a limit: 167 instead of 1,485)."""
     if c.num_row == 0:
         return np.zeros(0)
     ints = np.flatnonzero(c.integer)
@@ -757,6 +763,8 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray, solved: bool =
         h.changeColsIntegrality(len(ints), at, np.zeros(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", 1e30)
         _as_lp(h)
+        if basis is not None:
+            h.setBasis(basis)  # (one HiGHS rejects leaves the solve cold, as without it)
         run(h)
         if h.getModelStatus() != _MS.kOptimal:
             return None

@@ -212,6 +212,33 @@ def test_a_start_within_the_gap_of_the_relaxation_is_the_plan_without_a_mip_run(
     assert "within the gap" not in r.message
 
 
+def test_a_mips_duals_are_solved_from_the_basis_of_its_starts_completion():
+    """When the MIP runs after its start, the LP with its integer columns fixed (for the duals) starts
+    from the basis of the start's completion. The three contract offers above: the start [0, 1, 1] is
+    the optimum, so that LP is the completion itself and takes no simplex iteration, where a cold
+    solve takes some. Its duals, by hand: demand 14 a tonne (A3's unit cost: it buys 40 of its 60 t),
+    A1's contract row 10 - 14 = -4 (not in use), A3's 0; A2's 60 t are held both by its column bound
+    and by its contract row, so its 10.2 - 14 = -3.8 may lie with either: the completion's basis gives
+    it to the row."""
+    from planner import solver
+
+    model = build_matrix(plan_from_rows(three_contracts()))
+    c = solver.compile_model(model)
+    demand = next(first for con, first, _ in c.row_keys if con.name == "demand_met")
+    duals = {}
+    for warm in (True, False):
+        h = solver._highs(c, None, 0.0, None)
+        started = solver._rounded_relaxation(h, c, None) if warm else solver.Start(returned=True)
+        assert not started.proven and (started.basis is not None) is warm
+        assert solver.run(h) and h.getModelStatus() == solver._MS.kOptimal
+        x = solver._to_model(c, h.getSolution().col_value)
+        assert x[c.integer].round(9).tolist() == [0.0, 1.0, 1.0]
+        duals[warm] = c.scaling.duals(solver._fixed_lp_duals(h, c, x, basis=started.basis))
+        assert (h.getInfo().simplex_iteration_count == 0) is warm
+    assert demand == 0 and np.allclose(duals[True], [14, -4, -3.8, 0])
+    assert np.allclose(duals[False][[0, 1, 3]], [14, -4, 0]) and duals[False][2] in (0.0, pytest.approx(-3.8))
+
+
 def test_a_mip_starts_from_its_relaxation_rounded_up():
     """planner.solver._rounded_relaxation: HiGHS holds the relaxation's Use values rounded up as its
     start; the solve reaches the same optimum with and without it."""
