@@ -60,13 +60,29 @@ def test_each_rule_costs_what_dropping_it_saves():
     assert (costs["cost_low"] <= costs["rule_cost"] + 1e-9).all() and (costs["rule_cost"] <= costs["cost_high"] + 1e-9).all()
 
 
+
+def test_a_re_solve_that_finds_no_plan_counts_the_plan_found():
+    """At a time limit of 0 no re-solve finds a plan. The plan found with every rule (1820) is a plan
+    without any of them, so each rule costs at least 0, and no more is known: no bound was proven.
+    The sentence says the re-solve stopped, not that the rule costs nothing."""
+    data = plan_from_rows(book(OFFERS, DEMAND, sources=SOURCES, policies=POLICIES))
+    model = build_model(data)
+    base = solver.solve(model, mip_gap=0)
+    costs = policy_costs.rule_costs(data, model, base, time_limit_s=0, mip_gap=0, jobs=1)
+    feoc = costs.set_index(["scope", "policies_rows"]).loc[("policy", "2–3")]
+    assert feoc["status"] == "time_limit_feasible" and feoc["rule_cost"] == 0 and feoc["cost_low"] == 0
+    assert pd.isna(feoc["cost_high"])
+    lines = policy_costs.sentences(costs, "USD", False)
+    assert "feoc (Policies rows 2–3): the re-solve stopped at the time limit without a cheaper plan" in lines
+    assert "noop (Policies row 5) costs nothing: dropping it does not lower the total cost" in lines
+
 @pytest.mark.slow  # two worker processes start: Python, pandas, Pyomo and HiGHS each
 def test_re_solves_in_parallel_processes_give_the_same_costs():
     data = plan_from_rows(book(OFFERS, DEMAND, sources=SOURCES, policies=POLICIES))
     base = solver.solve(build_model(data), mip_gap=0)
     tasks = [(2,), (3,), (2, 3)]
-    parallel = pool.run_all(policy_costs._without, tasks, 2, policy_costs._init, (data, base.values, None, 0, None))
-    serial = pool.run_all(policy_costs._without, tasks, 1, policy_costs._init, (data, base.values, None, 0, None))
+    parallel = pool.run_all(policy_costs._without, tasks, 2, policy_costs._init, (data, base.objective, None, 0, None))
+    serial = pool.run_all(policy_costs._without, tasks, 1, policy_costs._init, (data, base.objective, None, 0, None))
     assert [round(p[1], 6) for p in parallel] == [round(s[1], 6) for s in serial] == [1750, 1750, 1680]
 
 
