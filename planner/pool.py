@@ -3,13 +3,15 @@
 Each task runs in a fresh (spawned, not forked) process: HiGHS keeps a thread pool that a
 forked child would inherit in a broken state. A worker process is given the shared inputs
 once (``initializer``), then any number of tasks. With one job, or one task, everything
-runs in this process: no start-up cost for small work.
+runs in this process: no start-up cost for small work. :class:`Later` starts such work beside
+a long one of this process's own, once it has run long enough to be worth the start-up.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
@@ -40,3 +42,72 @@ def run_all(fn: Callable[[T], R], tasks: Iterable[T], jobs: int | None = None,
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=initializer, initargs=initargs) as pool:
         return list(pool.map(fn, tasks))
+
+
+class Later:
+    """``[fn(t) for t in tasks]`` for :meth:`results`, worked on meanwhile where that pays.
+
+    Made before a long piece of this process's own work (a solve: HiGHS runs on one core), it
+    starts ``jobs`` worker processes on the tasks once ``after_s`` (default
+    :data:`STARTUP_SECONDS`; 0: at once) have passed, beside that work. Asked for its results
+    before then, it does the tasks in this process, as :func:`run_all` with one job would: work
+    that ends sooner than a process starts never pays for one. With ``jobs`` below 1 the tasks
+    are always done here. Leaving it (a ``with`` block) stops workers whose results were not
+    asked for.
+    """
+
+    def __init__(self, fn: Callable[[T], R], tasks: Iterable[T], jobs: int, initializer: Callable | None = None,
+                 initargs: tuple = (), after_s: float | None = None):
+        self.fn, self.tasks, self.initializer, self.initargs = fn, list(tasks), initializer, initargs
+        self.jobs = min(jobs, len(self.tasks))
+        self._lock = threading.Lock()
+        self._pool = self._mapped = None
+        self._asked = self._started = False
+        self._timer = None
+        wait = STARTUP_SECONDS if after_s is None else after_s
+        if self.jobs >= 1 and wait <= 0:
+            self._start()
+        elif self.jobs >= 1:
+            self._timer = threading.Timer(wait, self._start)
+            self._timer.daemon = True
+            self._timer.start()
+
+    @property
+    def started(self) -> bool:
+        """Whether worker processes took the tasks."""
+        return self._started
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._asked:
+                return
+            self._pool = multiprocessing.get_context("spawn").Pool(self.jobs, self.initializer, self.initargs)
+            self._mapped = self._pool.map_async(self.fn, self.tasks, chunksize=1)
+            self._started = True
+
+    def results(self) -> list[R]:
+        with self._lock:  # (the timer, if it has not started the workers yet, no longer will)
+            self._asked = True
+            if self._timer is not None:
+                self._timer.cancel()
+        if self._pool is not None:
+            return self._mapped.get()
+        if self.initializer is not None:
+            self.initializer(*self.initargs)
+        return [self.fn(t) for t in self.tasks]
+
+    def close(self) -> None:
+        with self._lock:
+            self._asked = True
+            if self._timer is not None:
+                self._timer.cancel()
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = self._mapped = None  # (its queues' semaphores are released with it)
+
+    def __enter__(self) -> "Later":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
