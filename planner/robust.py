@@ -32,7 +32,7 @@ from models.data import PlanData
 from models.robust import Commitments, build_robust, commitments_of, fix_first_stage
 from models.sourcing import InfeasibleData, build_matrix, build_model
 
-from . import scenarios, solver
+from . import pool, scenarios, solver
 from .errors import Problem
 from .reader import read_workbook
 from .report import PlanResult, write_plan
@@ -124,25 +124,30 @@ def solve_robust(path: Path, out: Path | None, options: Options, risk_weight: fl
     timings["build"] = time.perf_counter() - t
     log(f"built the robust model over {len(probs)} scenarios in {timings['build']:.2f} s; solving "
         f"(time limit {limit:g} s, gap {gap:g})")
-    result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress, duals=False)
-    timings["solve"] = result.timings.get("total", 0.0)
-    outcome.status, outcome.result = result.status, result
-    if not result.has_solution:
-        outcome.message = result.message or result.status
-        if result.status == "infeasible":
-            outcome.message = ("no single set of builds and contracts serves every scenario: "
-                               + _alone(datas, limit, gap, threads))
-        return outcome
-    robust = commitments_of(model)
-    evaluations = _evaluations(ROBUST, model, result, datas)
-    values = result.values
+    # each scenario's own plan, for the value of hedging: beside the robust solve when it runs long
+    workers = (options.jobs or pool.default_jobs()) - 1
+    with pool.Later(_deterministic_of, list(datas), workers, _init, (datas, limit, gap, threads)) as own:
+        result = solver.solve(model, time_limit_s=limit, mip_gap=gap, threads=threads, progress=progress, duals=False)
+        timings["solve"] = result.timings.get("total", 0.0)
+        outcome.status, outcome.result = result.status, result
+        if not result.has_solution:
+            outcome.message = result.message or result.status
+            if result.status == "infeasible":
+                outcome.message = ("no single set of builds and contracts serves every scenario: "
+                                   + _alone(datas, limit, gap, threads))
+            return outcome
+        robust = commitments_of(model)
+        evaluations = _evaluations(ROBUST, model, result, datas)
+        values = result.values
 
-    # the value of hedging: each scenario's own plan's commitments in the same model
-    t = time.perf_counter()
+        # the value of hedging: each scenario's own plan's commitments in the same model
+        t = time.perf_counter()
+        log("solving each scenario's own plan" + (" (begun beside the robust model)" if own.started else "")
+            + ", then the scenarios with its commitments")
+        commitments = dict(zip(datas, own.results()))
     plans: dict[str, Commitments | None] = {ROBUST: robust}
-    for n, data in datas.items():
-        log(f"solving the deterministic plan of {n}, then the scenarios with its commitments")
-        plans[n] = c = _deterministic(data, limit, gap, threads)
+    for n in datas:
+        plans[n] = c = commitments[n]
         if c is None:
             evaluations += [Evaluation(n, k, "no plan") for k in datas]
             continue
@@ -206,6 +211,18 @@ def _alone(datas: dict[str, PlanData], limit, gap, threads) -> str:
     if bad:
         return f"scenario(s) {', '.join(bad)} cannot be met even on their own (solve each with --scenario to see why)"
     return "each scenario has a plan on its own, but their commitments conflict"
+
+
+_STATE: dict = {}
+
+
+def _init(datas: dict[str, PlanData], limit, gap, threads) -> None:
+    _STATE.update(datas=datas, limit=limit, gap=gap, threads=threads)
+
+
+def _deterministic_of(name: str) -> Commitments | None:
+    """The commitments of scenario ``name``'s own plan (in a worker process: see :class:`planner.pool.Later`)."""
+    return _deterministic(_STATE["datas"][name], _STATE["limit"], _STATE["gap"], _STATE["threads"])
 
 
 def _deterministic(data: PlanData, limit, gap, threads) -> Commitments | None:

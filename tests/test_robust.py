@@ -197,3 +197,25 @@ def test_without_time_to_solve_again_the_misreported_solution_stands_unproven(tm
     assert cost > 354, "HiGHS no longer misreports this model after a start: the test needs another model"
     assert r.status == "time_limit_feasible" and r.objective == pytest.approx(cost)
     assert r.bound == -math.inf and "no time was left" in r.message and r.max_violation.amount < 1e-6
+
+
+@pytest.mark.slow  # a worker process starts: Python, pandas, Pyomo and HiGHS
+def test_the_scenarios_own_plans_begun_beside_the_robust_solve_are_the_same(tmp_path, monkeypatch):
+    """Each scenario's own plan (for the value of hedging) is begun in a worker process once the robust
+    solve has run pool.STARTUP_SECONDS (here 0, so at once): the plans, their commitments and their
+    evaluations are those solved in this process after the robust solve (--jobs 1)."""
+    from planner import pool
+
+    sources = BUILD_SOURCES + [{"source": "JPC", "country": "JP"}]
+    offers = BUILD_OFFERS + [{"source": "JPC", "material": "A", "unit_cost": 15, "contract_cost": 40, "capacity": 6}]
+    path = workbook(tmp_path, offers, sources, 0.3, periods=(2026, 2027), ban_from=2027)
+    here, plans_here, _ = run(path, "--jobs", "1")
+    monkeypatch.setattr(pool, "STARTUP_SECONDS", 0.0)
+    out = tmp_path / "beside.xlsx"
+    r = CliRunner().invoke(cli, ["solve", str(path), "--robust", "-o", str(out), "--json", "--jobs", "2"])
+    assert r.exit_code == 0, r.output
+    assert "solving each scenario's own plan (begun beside the robust model)" in r.stderr
+    beside = json.loads(r.stdout.strip().splitlines()[-1])
+    assert {p["plan"]: p for p in beside["plans"]} == plans_here and len(plans_here) == 3
+    commitments = [pd.read_excel(p, sheet_name="Commitments by plan", engine="calamine") for p in (tmp_path / "robust.xlsx", out)]
+    assert commitments[0].equals(commitments[1])
