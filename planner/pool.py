@@ -61,7 +61,8 @@ class Later:
         self.fn, self.tasks, self.initializer, self.initargs = fn, list(tasks), initializer, initargs
         self.jobs = min(jobs, len(self.tasks))
         self._lock = threading.Lock()
-        self._pool = self._mapped = None
+        self._pool = None
+        self._futures: list = []
         self._asked = self._started = False
         self._timer = None
         wait = STARTUP_SECONDS if after_s is None else after_s
@@ -81,30 +82,35 @@ class Later:
         with self._lock:
             if self._asked:
                 return
-            self._pool = multiprocessing.get_context("spawn").Pool(self.jobs, self.initializer, self.initargs)
-            self._mapped = self._pool.map_async(self.fn, self.tasks, chunksize=1)
+            self._pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=self.initializer, initargs=self.initargs)
+            self._futures = [self._pool.submit(self.fn, t) for t in self.tasks]
             self._started = True
 
     def results(self) -> list[R]:
+        """The tasks' results, in their order (a worker's error, or its process's death, raises here)."""
         with self._lock:  # (the timer, if it has not started the workers yet, no longer will)
             self._asked = True
             if self._timer is not None:
                 self._timer.cancel()
         if self._pool is not None:
-            return self._mapped.get()
+            return [f.result() for f in self._futures]
         if self.initializer is not None:
             self.initializer(*self.initargs)
         return [self.fn(t) for t in self.tasks]
 
     def close(self) -> None:
+        """Stop: the timer, and the workers, ended at once if their tasks are not all done."""
         with self._lock:
             self._asked = True
             if self._timer is not None:
                 self._timer.cancel()
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = self._mapped = None  # (its queues' semaphores are released with it)
+            if not all(f.done() for f in self._futures):  # (ProcessPoolExecutor cannot stop a running task)
+                for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                    process.terminate()
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def __enter__(self) -> "Later":
         return self

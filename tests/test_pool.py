@@ -4,7 +4,11 @@ or done here when asked for sooner."""
 from __future__ import annotations
 
 import os
+import signal
 import time
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
 
 from planner import pool
 
@@ -45,9 +49,20 @@ def test_without_workers_the_tasks_are_always_done_here():
 def test_leaving_stops_workers_whose_results_were_not_asked_for():
     later = pool.Later(sleeper, [60, 60], 2, after_s=0)
     deadline = time.monotonic() + 30
-    while not later.started and time.monotonic() < deadline:
+    while len(later._pool._processes) < 2 and time.monotonic() < deadline:  # (spawned as tasks come)
         time.sleep(0.01)
-    workers = list(later._pool._pool)  # (multiprocessing.Pool's processes)
+    workers = list(later._pool._processes.values())
     t = time.monotonic()
     later.close()
-    assert time.monotonic() - t < 10 and workers and not any(w.is_alive() for w in workers)
+    assert time.monotonic() - t < 10 and len(workers) == 2 and not any(w.is_alive() for w in workers)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_wait():
+    """A worker killed mid-task (say, out of memory) raises when the results are asked for."""
+    with pool.Later(sleeper, [60], 1, after_s=0) as later:
+        deadline = time.monotonic() + 30
+        while not later._pool._processes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(next(iter(later._pool._processes)), signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            later.results()
