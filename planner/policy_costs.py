@@ -123,7 +123,7 @@ def sentences(costs: pd.DataFrame, currency: str, discounted: bool) -> list[str]
             out.append(f"{r.policy} ({where}): not priced ({r.status})")
         elif r.rule_cost <= 0.5 and r.status not in ("optimal", "cannot bind"):
             out.append(f"{r.policy} ({where}): the re-solve stopped at the time limit without a cheaper plan"
-                       + (f"; it costs at most {money(r.cost_high, currency)}" if _known(r.cost_high) else ""))
+                       + (f"; it costs at most {money(r.cost_high, currency)}" if pd.notna(r.cost_high) else ""))
         elif r.rule_cost <= 0.5:
             out.append(f"{r.policy} ({where}) costs nothing: dropping it does not lower the total cost")
         else:
@@ -131,13 +131,9 @@ def sentences(costs: pd.DataFrame, currency: str, discounted: bool) -> list[str]
                        + (" (discounted)" if discounted else "")
                        + ("" if r.status == "optimal" else
                           f"; the re-solve stopped at the time limit: between {money(r.cost_low, currency)} "
-                          f"and {money(r.cost_high, currency)}" if _known(r.cost_high) else
+                          f"and {money(r.cost_high, currency)}" if pd.notna(r.cost_high) else
                           f"; the re-solve stopped at the time limit: at least {money(r.cost_low, currency)}"))
     return out
-
-
-def _known(x) -> bool:
-    return x is not None and not pd.isna(x)
 
 
 def money(x: float, currency: str) -> str:

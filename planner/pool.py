@@ -95,9 +95,7 @@ class Later:
                 self._timer.cancel()
         if self._pool is not None:
             return [f.result() for f in self._futures]
-        if self.initializer is not None:
-            self.initializer(*self.initargs)
-        return [self.fn(t) for t in self.tasks]
+        return run_all(self.fn, self.tasks, 1, self.initializer, self.initargs)
 
     def close(self) -> None:
         """Stop: the timer, and the workers, ended at once if their tasks are not all done."""
