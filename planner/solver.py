@@ -427,7 +427,10 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
     ``relax_integrality`` solves the LP relaxation instead (its objective is the root bound
     before cuts); ``load`` writes the values into the model's variables. ``start`` (values
     as in :attr:`SolveResult.values`, e.g. another solve's, matched by variable name and
-    index) is handed to HiGHS as a starting solution; HiGHS ignores it if it is infeasible.
+    index) is handed to HiGHS as a starting solution; HiGHS ignores it if it is infeasible. A
+    near-optimal one can cost time: HiGHS fixes columns by reduced cost against it and restarts
+    its root (the example from its own optimum: 12.6 s against 3.0 s without; benchmarks/README.md,
+    lever 33), so re-solves of a changed model are better left to their own start.
     Without one, ``warm_start`` gives a MIP the rounded LP relaxation as its start (see
     :func:`relaxation_start`); a start within the gap of the relaxation's bound is the result, and
     HiGHS's MIP does not run (the message says so).
