@@ -533,7 +533,7 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
     timings["extract"] = time.perf_counter() - t
     if duals:
         t = time.perf_counter()
-        y = _fixed_lp_duals(h, c, x, solved=started.proven, basis=started.basis)
+        y = _fixed_lp_duals(h, c, x, started)
         if y is not None:
             result.duals = _policy_duals(c, c.scaling.duals(y), dual_indexes)
             result.shadow_prices = shadow_prices(model, result.duals, result.values["Buy"])
@@ -747,18 +747,17 @@ def _option(h: highspy.Highs, option: str):
     return value[1] if isinstance(value, tuple) else value
 
 
-def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray, solved: bool = False,
-                    basis: highspy.HighsBasis | None = None) -> np.ndarray | None:
+def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray, started: Start | None = None) -> np.ndarray | None:
     """Row duals of the LP with every integer column fixed at its (rounded) value, solved as every
     LP is (:data:`LP_OPTIONS`): its duals are then the LP's own, not ones recovered by postsolve.
-    ``solved``: ``h`` holds that LP solved already (a start proven within the gap: :class:`Start`).
-    ``basis``: the start's completion's (:attr:`Start.basis`), from which the LP is solved: the same
-    LP when the MIP kept the start's integer values (L: 0 simplex iterations instead of 2,038,
-    0.10 → 0.035 s), a near one otherwise (CFL at a limit: 167 instead of 1,485)."""
+    ``started``: what the MIP's start left. Proven, ``h`` holds that LP solved already; otherwise
+    the LP is solved from the start's completion's basis: the same LP when the MIP kept the
+    start's integer values (L: 0 simplex iterations instead of 2,038, 0.10 → 0.035 s), a near one
+    otherwise (CFL at a limit: 167 instead of 1,485)."""
     if c.num_row == 0:
         return np.zeros(0)
     ints = np.flatnonzero(c.integer)
-    if len(ints) and not solved:
+    if len(ints) and not (started is not None and started.proven):
         h.clearSolver()
         fixed = np.round(x[ints]) / c.scaling.col[ints]
         at = _position(c)[ints].astype(np.int32)
@@ -766,8 +765,8 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray, solved: bool =
         h.changeColsIntegrality(len(ints), at, np.zeros(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", 1e30)
         _as_lp(h)
-        if basis is not None:
-            h.setBasis(basis)  # (one HiGHS rejects leaves the solve cold, as without it)
+        if started is not None and started.basis is not None:
+            h.setBasis(started.basis)  # (one HiGHS rejects leaves the solve cold, as without it)
         run(h)
         if h.getModelStatus() != _MS.kOptimal:
             return None

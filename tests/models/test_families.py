@@ -233,7 +233,7 @@ def test_a_mips_duals_are_solved_from_the_basis_of_its_starts_completion():
         assert solver.run(h) and h.getModelStatus() == solver._MS.kOptimal
         x = solver._to_model(c, h.getSolution().col_value)
         assert x[c.integer].round(9).tolist() == [0.0, 1.0, 1.0]
-        duals[warm] = c.scaling.duals(solver._fixed_lp_duals(h, c, x, basis=started.basis))
+        duals[warm] = c.scaling.duals(solver._fixed_lp_duals(h, c, x, started))
         assert (h.getInfo().simplex_iteration_count == 0) is warm
     assert demand == 0 and np.allclose(duals[True], [14, -4, -3.8, 0])
     assert np.allclose(duals[False][[0, 1, 3]], [14, -4, 0]) and duals[False][2] in (0.0, pytest.approx(-3.8))
