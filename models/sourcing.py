@@ -1383,7 +1383,8 @@ def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
     r"""Each policy instance's shadow price: the objective change per unit of relaxation of its limit.
 
     From the row duals y of the LP with the integer decisions fixed (HiGHS sign: objective
-    change per unit increase of the row's active bound), for a minimisation:
+    change per unit increase of the row's active bound; a rule's as its bound is relaxed, also at
+    a degenerate optimum: planner.solver.room_duals), for a minimisation:
 
     max_total   +y            (relaxing raises the bound)
     min_total   -y            (relaxing lowers the bound)
@@ -1392,8 +1393,9 @@ def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
                               purchases in the period, at the solution)
     counts      NaN           (Use is fixed in that LP: no marginal information)
 
-    So a binding policy has a shadow price <= 0 (relaxing it saves money) in discounted
-    currency; an instance without a row (it can never bind) has 0.
+    So a policy's shadow price is <= 0 in discounted currency: what relaxing it alone saves (0 for a
+    binding one whose purchases another rule or a capacity also holds); an instance without a row
+    (it can never bind) has 0.
     """
     tb = m.tables
     if not tb.policies:

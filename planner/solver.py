@@ -10,7 +10,7 @@ Pyomo's ``LinearStandardFormCompiler`` on the sourcing model) and handed to HiGH
   expressions can be evaluated;
 - with the integer decisions fixed at their values, the LP is re-solved for row duals,
   from which :func:`models.sourcing.shadow_prices` derives each policy instance's shadow
-  price;
+  price (each rule's the price of relaxing it, even at a degenerate optimum: :func:`room_duals`);
 - :func:`verify` checks the values against every row, bound and integrality of the
   compiled model and reports the largest violation and where it is.
 
@@ -36,6 +36,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from models.policies import SHARE_RULES, TOTAL_RULES
 from models.sourcing import shadow_prices
 
 from models.matrix import MatrixModel, StandardForm
@@ -111,7 +112,8 @@ class SolveResult:
     values          Var name → Series of values indexed like the Var (every Var of the model)
     duals           policy constraint name → Series of row duals of the LP with integers fixed
                     (HiGHS sign: change of the objective per unit increase of the row's active
-                    bound); only the policy rows, which shadow prices read
+                    bound), a share or total rule's as its bound is relaxed (see room_duals);
+                    only the policy rows, which shadow prices read
     shadow_prices   policy instance name → objective change per unit of limit relaxation
                     (≤ 0 when the policy binds; shares per percentage point; see
                     models.sourcing.shadow_prices)
@@ -535,6 +537,7 @@ def solve(model: pyo.Block | MatrixModel, time_limit_s: float | None = None, mip
         t = time.perf_counter()
         y = _fixed_lp_duals(h, c, x, started)
         if y is not None:
+            y = room_duals(h, _room_rows(c), y)
             result.duals = _policy_duals(c, c.scaling.duals(y), dual_indexes)
             result.shadow_prices = shadow_prices(model, result.duals, result.values["Buy"])
         timings["duals"] = time.perf_counter() - t
@@ -771,6 +774,114 @@ def _fixed_lp_duals(h: highspy.Highs, c: Compiled, x: np.ndarray, started: Start
         if h.getModelStatus() != _MS.kOptimal:
             return None
     return np.asarray(h.getSolution().row_dual, dtype=float)
+
+
+ROOM_STEP = 1e-5  # how far a rule is relaxed (HiGHS's units) to read its price of room where the basis gives none
+DUAL_TOLERANCE = 1e-9  # HiGHS's units: a smaller row dual is no price
+
+
+def room_duals(h: highspy.Highs, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``y``, the row duals of the LP ``h`` holds (solved), with the dual of each row in ``rows``
+    (the share and total rules', :func:`_room_rows`) made the price of relaxing that rule alone:
+    the objective's change per unit its active bound moves outward. That is what a shadow price
+    says (README, "Shadow price vs. a rule's total cost").
+
+    At a degenerate optimum a binding row's duals form an interval, and the basis HiGHS stops at
+    may give either end: the price of relaxing the rule, or of tightening it. HiGHS's ranging
+    says how far the bound can move outward with the basis still optimal; where that is no
+    distance (a rule and a capacity, or two rules, holding the same purchases), the rule is
+    relaxed by :data:`ROOM_STEP`, the LP solved again (a few dual simplex iterations) and the
+    row's dual read there. Two rules holding the same tonnes (a FEOC cap and a China cap when
+    China is all of FEOC) so each get 0: relaxing either alone saves nothing.
+    Measured (benchmarks/README.md, lever 35): the example, 7 of 144 binding rules re-solved,
+    +13 ms; L's MIP, 3 of 423, +0.15 s (ranging 0.03 s); L's LP, 1 of 433, +0.14 s (ranging 0.09 s).
+    """
+    rows = rows[np.abs(y[rows]) > DUAL_TOLERANCE]
+    if not len(rows):
+        return y
+    reached = _bound_ranging(h, rows)
+    if reached is None:
+        return y
+    lowest, highest = reached
+    _, _, lower, upper, _ = h.getRows(len(rows), rows.astype(np.int32))
+    floor = y[rows] > 0  # its lower bound active (HiGHS's sign for a minimisation); else its upper
+    bound = np.where(floor, lower, upper)
+    reach = np.where(floor, lowest, highest)  # where the active bound can go outward, the basis still optimal
+    flat = np.abs(reach - bound) < ROOM_STEP  # (the active bound is finite)
+    if not flat.any():
+        return y
+    y = y.copy()
+    h.setOptionValue("time_limit", 1e30)
+    for i, lo, up, is_floor in zip(*(a[flat].tolist() for a in (rows, lower, upper, floor))):
+        h.changeRowBounds(i, lo - ROOM_STEP, up) if is_floor else h.changeRowBounds(i, lo, up + ROOM_STEP)
+        run(h)
+        if h.getModelStatus() == _MS.kOptimal:
+            price = h.getSolution().row_dual[i]
+            if abs(price) <= abs(y[i]) + DUAL_TOLERANCE:  # (the room's price is at most the basis's, its subgradient)
+                y[i] = price
+        h.changeRowBounds(i, lo, up)
+    return y
+
+
+def _bound_ranging(h: highspy.Highs, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """HiGHS's ranging of the bounds of ``rows`` (nonbasic rows of the LP ``h`` holds, solved): the
+    lowest and highest values each row's active bound can take with ``h``'s basis still optimal.
+    None when HiGHS gives none.
+
+    HiGHS's ranging solves with the basis once per nonbasic variable, columns included: 0.09 s on
+    L's LP, 0.92 s on XL's fixed LP, more than its solve. A row's bound range depends only on the
+    basic variables, so it is taken on the LP of the basic columns alone (the others held at their
+    values, which moves the rows' bounds) and of the rows they are in (the others cannot move):
+    the same basis, optimal there with no iteration, and the same ranges (checked against the
+    whole LP's on the example, L and XL), for a fraction of the time (benchmarks/README.md, lever 35).
+    """
+    _, basic = h.getBasicVariables()
+    cols = np.sort(basic[basic >= 0]).astype(np.int32)
+    _, start, index, value = h.getColsEntries(len(cols), cols)
+    kept = np.union1d(index, rows).astype(np.int32)  # (a row in no basic column's keeps its activity)
+    solution = h.getSolution()
+    x, activity = np.asarray(solution.col_value)[cols], np.asarray(solution.row_value)[kept]
+    start = np.append(start, len(index))  # (HiGHS gives each column's start, not the end of the last)
+    A = scipy.sparse.csc_matrix((value, np.searchsorted(kept, index), start), shape=(len(kept), len(cols)))
+    held = activity - A @ x  # what the other columns put in each row
+    _, _, cost, col_lower, col_upper, _ = h.getCols(len(cols), cols)
+    _, _, row_lower, row_upper, _ = h.getRows(len(kept), kept)
+    g = new_highs()
+    g.setOptionValue("output_flag", False)
+    _as_lp(g)
+    g.passModel(len(cols), len(kept), A.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize), 0.0,
+                cost, col_lower, col_upper, row_lower - held, row_upper - held, A.indptr.astype(np.int32),
+                A.indices.astype(np.int32), A.data, np.zeros(len(cols), dtype=np.int32))
+    status = highspy.HighsBasisStatus
+    is_basic = np.zeros(h.getNumRow(), dtype=bool)
+    is_basic[-1 - basic[basic < 0]] = True
+    at_lower = np.abs(activity - row_lower) <= np.abs(activity - row_upper)
+    basis = highspy.HighsBasis()
+    basis.col_status = [status.kBasic] * len(cols)
+    basis.row_status = [status.kBasic if b else status.kLower if low else status.kUpper
+                        for b, low in zip(is_basic[kept].tolist(), at_lower.tolist())]
+    basis.valid = True
+    g.setBasis(basis)
+    run(g)
+    if g.getModelStatus() == _MS.kOptimal and g.getInfo().simplex_iteration_count == 0:
+        ok, ranging = g.getRanging()
+        at, shift = np.searchsorted(kept, rows), held[np.searchsorted(kept, rows)]
+    else:  # (not seen) the whole LP's ranging
+        ok, ranging = h.getRanging()
+        at, shift = rows, 0.0
+    if ok != highspy.HighsStatus.kOk:
+        return None
+    return (np.asarray(ranging.row_bound_dn.value_)[at] + shift, np.asarray(ranging.row_bound_up.value_)[at] + shift)
+
+
+_ROOM_RULES = frozenset(f"policy_{rule}" for rule in SHARE_RULES + TOTAL_RULES)
+
+
+def _room_rows(c: Compiled) -> np.ndarray:
+    """The positions of the share and total rules' rows. Count rules are left out: their rows are
+    of integer columns, fixed in the LP the duals come from (their shadow price is none)."""
+    rows = [np.arange(first, first + len(keys)) for con, first, keys in c.row_keys if con.name in _ROOM_RULES]
+    return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
 
 
 def _values(model: pyo.Block | MatrixModel, c: Compiled, x: np.ndarray, indexes: list | None = None) -> dict[str, pd.Series]:

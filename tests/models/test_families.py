@@ -258,3 +258,32 @@ def test_a_mip_starts_from_its_relaxation_rounded_up():
         _, r = solve_book(three_contracts(), mip_gap=0, warm_start=warm)
         assert r.status == "optimal" and close(r.objective, 1622) and ("relaxation" in r.timings) is warm
         assert r.values["Use"].tolist() == [0.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("case", ["example LP relaxation", "S with its integers fixed"])
+def test_bound_ranging_on_the_basic_columns_is_highs_ranging_of_the_whole_lp(case):
+    """planner.solver._bound_ranging ranges the rules' row bounds on the LP of the basic columns
+    alone; HiGHS's ranging of the whole LP gives the same lowest and highest bounds on every
+    binding rule's row, as it must: the basis and the basic variables' bounds are the same."""
+    from benchmarks import generate
+    from planner import solver
+    from planner.validate import load
+
+    relax = case.startswith("example")
+    data = load("inputs/example.xlsx").data if relax else plan_from_rows(generate.instance("S"))
+    c = solver.compile_model(build_matrix(data))
+    h = solver._highs(c, None, None, None, relax_integrality=relax)
+    started = solver.Start(returned=True) if relax else solver._rounded_relaxation(h, c, None)
+    if not started.proven:
+        assert solver.run(h)
+    x = solver._to_model(c, h.getSolution().col_value)
+    y = solver._fixed_lp_duals(h, c, x, started)
+    assert h.getModelStatus() == solver._MS.kOptimal and relax != bool(c.integer.any())
+    rows = solver._room_rows(c)
+    rows = rows[np.abs(y[rows]) > solver.DUAL_TOLERANCE]
+    _, whole = h.getRanging()
+    h.getRanging = None  # (so the whole LP's ranging, _bound_ranging's fallback, cannot be what is compared)
+    lowest, highest = solver._bound_ranging(h, rows)
+    assert len(rows) > 10
+    for ours, theirs in ((lowest, whole.row_bound_dn.value_), (highest, whole.row_bound_up.value_)):
+        np.testing.assert_allclose(ours, np.asarray(theirs)[rows], rtol=1e-7, atol=1e-9)

@@ -4,6 +4,7 @@ Prices used throughout: CN (FEOC) at 5, JP (ally) at 11, US (domestic) at 12, un
 material Nd unless said otherwise.
 """
 
+import numpy as np
 import pytest
 
 from models import InfeasibleData, build_model, policy_results
@@ -169,6 +170,66 @@ def test_shadow_prices_by_hand():
     assert close(r.shadow_prices["dom[all materials, 2030, bloc=domestic]"], -7)
     table = policy_results(model, r.values["Buy"], r.values["Violation"], r.shadow_prices)
     assert table["binding"].tolist() == [True] and close(table["achieved"].iat[0], 30)
+
+
+def test_a_rule_holding_the_same_purchases_as_another_has_no_price_of_room():
+    # FEOC ≤ 40% and CN ≤ 40% hold the same 40 t (C is all of FEOC): 40·5 + 60·11 = 860. Relaxing
+    # either alone moves nothing (the other still holds C at 40 t), so each has 0; the LP's basis
+    # gives one of them the pair's −6 per point.
+    model, r = solve_book(market([{"policy": "feoc", "rule": "max_share", "selection": "bloc=FEOC", "limit": 0.4},
+                                  {"policy": "china", "rule": "max_share", "selection": "country=CN", "limit": 0.4}]))
+    assert close(r.objective, 860)
+    table = policy_results(model, r.values["Buy"], r.values["Violation"], r.shadow_prices)
+    assert table["binding"].tolist() == [True, True]
+    assert close(r.shadow_prices["feoc[Nd, 2030, bloc=FEOC]"], 0)
+    assert close(r.shadow_prices["china[Nd, 2030, country=CN]"], 0)
+    # C's capacity of 40 t holds the same purchases as the cap: relaxing the cap saves nothing either
+    model, r = solve_book(market([{"policy": "feoc", "rule": "max_share", "selection": "bloc=FEOC", "limit": 0.4}],
+                                 C={"capacity": 40}))
+    assert close(r.objective, 860) and close(r.shadow_prices["feoc[Nd, 2030, bloc=FEOC]"], 0)
+
+
+def test_a_soft_floor_met_exactly_is_priced_by_the_saving_from_relaxing_it():
+    # domestic ≥ 30 t, soft at 100 per t short, and U sells exactly 30 t: 30·12 + 70·5 = 710. Relaxing
+    # the floor by 1 t buys 1 t from C instead of U: −7. Tightening it would cost 100 (the penalty):
+    # the row's duals are [7, 100], and the basis may give either end.
+    model, r = solve_book(market([{"policy": "dom", "rule": "min_total", "selection": "bloc=domestic", "limit": 30,
+                                   "enforcement": "soft", "penalty": 100}], U={"capacity": 30}))
+    assert close(r.objective, 710)
+    assert close(r.shadow_prices["dom[all materials, 2030, bloc=domestic]"], -7)
+
+
+def test_room_duals_from_the_basis_at_the_tightening_end():
+    """planner.solver.room_duals on the floor above, written for HiGHS directly: min 5c + 12u + 100v,
+    c + u = 100, u + v >= 30 (the floor, v its violation), u <= 30. Started from the basis {c, v}
+    (v basic at 0), the LP takes no iteration and gives the floor the dual 100, the end of its
+    interval [7, 100] that prices tightening it; the price of room is 7, and the demand row's dual
+    (not a rule's row) is left as it is."""
+    import highspy
+
+    from planner import solver
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    solver._as_lp(h)
+    inf = highspy.kHighsInf
+    h.addVars(3, np.array([0.0, 0.0, 0.0]), np.array([inf, 30.0, inf]))
+    h.changeColsCost(3, np.array([0, 1, 2], dtype=np.int32), np.array([5.0, 12.0, 100.0]))
+    h.addRow(100.0, 100.0, 2, np.array([0, 1], dtype=np.int32), np.array([1.0, 1.0]))
+    h.addRow(30.0, inf, 2, np.array([1, 2], dtype=np.int32), np.array([1.0, 1.0]))
+    basis = highspy.HighsBasis()
+    s = highspy.HighsBasisStatus
+    basis.col_status = [s.kBasic, s.kUpper, s.kBasic]
+    basis.row_status = [s.kLower, s.kLower]
+    basis.valid = True
+    h.setBasis(basis)
+    assert solver.run(h) and h.getModelStatus() == solver._MS.kOptimal
+    assert h.getInfo().simplex_iteration_count == 0 and close(h.getInfo().objective_function_value, 710)
+    y = np.asarray(h.getSolution().row_dual)
+    assert np.allclose(y, [5, 100])
+    room = solver.room_duals(h, np.array([1]), y)
+    assert np.allclose(room, [5, 7]) and np.allclose(y, [5, 100])  # (y itself is not changed)
+    assert h.getRows(1, np.array([1], dtype=np.int32))[2].tolist() == [30.0]  # the floor is put back
 
 
 def test_unreachable_hard_floors_are_infeasible_data():
