@@ -1411,7 +1411,7 @@ def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
         y[at] = dual.reindex(a.names[at], fill_value=0.0).to_numpy(dtype=float)
     total = a.scope_totals(_buy_in_op_order(tb, buy))
     scale = np.where(a.kind == "share", total / 100.0, 1.0)
-    out = np.where(a.kind == "count", np.nan, np.where(a.is_max, y, -y) * scale)
+    out = np.where(a.kind == "count", np.nan, np.where(a.is_max, y, -y) * scale) + 0.0  # (+ 0.0: no -0 in the sheet)
     return pd.Series(out, index=a.index.view(), dtype=float, name="shadow_price")
 
 

@@ -183,6 +183,7 @@ def test_a_rule_holding_the_same_purchases_as_another_has_no_price_of_room():
     assert table["binding"].tolist() == [True, True]
     assert close(r.shadow_prices["feoc[Nd, 2030, bloc=FEOC]"], 0)
     assert close(r.shadow_prices["china[Nd, 2030, country=CN]"], 0)
+    assert not np.signbit(r.shadow_prices[r.shadow_prices == 0]).any()  # (0, not HiGHS's -0)
     # C's capacity of 40 t holds the same purchases as the cap: relaxing the cap saves nothing either
     model, r = solve_book(market([{"policy": "feoc", "rule": "max_share", "selection": "bloc=FEOC", "limit": 0.4}],
                                  C={"capacity": 40}))
