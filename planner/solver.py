@@ -816,9 +816,11 @@ def room_duals(h: highspy.Highs, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
         h.changeRowBounds(i, lo - ROOM_STEP, up) if is_floor else h.changeRowBounds(i, lo, up + ROOM_STEP)
         run(h)
         if h.getModelStatus() == _MS.kOptimal:
+            # the price of room lies between 0 and the basis's dual (a subgradient of the cost in the bound)
+            low, high = sorted((0.0, float(y[i])))
             price = h.getSolution().row_dual[i]
-            if abs(price) <= abs(y[i]) + DUAL_TOLERANCE:  # (the room's price is at most the basis's, its subgradient)
-                y[i] = price
+            if low - DUAL_TOLERANCE <= price <= high + DUAL_TOLERANCE:  # (else: not seen, the basis's stays)
+                y[i] = min(max(price, low), high)
         h.changeRowBounds(i, lo, up)
     return y
 
@@ -835,7 +837,9 @@ def _bound_ranging(h: highspy.Highs, rows: np.ndarray) -> tuple[np.ndarray, np.n
     the same basis, optimal there with no iteration, and the same ranges (checked against the
     whole LP's on the example, L and XL), for a fraction of the time (benchmarks/README.md, lever 35).
     """
-    _, basic = h.getBasicVariables()
+    ok, basic = h.getBasicVariables()
+    if ok != highspy.HighsStatus.kOk:
+        return None
     cols = np.sort(basic[basic >= 0]).astype(np.int32)
     _, start, index, value = h.getColsEntries(len(cols), cols)
     kept = np.union1d(index, rows).astype(np.int32)  # (a row in no basic column's keeps its activity)
@@ -847,7 +851,6 @@ def _bound_ranging(h: highspy.Highs, rows: np.ndarray) -> tuple[np.ndarray, np.n
     _, _, cost, col_lower, col_upper, _ = h.getCols(len(cols), cols)
     _, _, row_lower, row_upper, _ = h.getRows(len(kept), kept)
     g = new_highs()
-    g.setOptionValue("output_flag", False)
     _as_lp(g)
     g.passModel(len(cols), len(kept), A.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize), 0.0,
                 cost, col_lower, col_upper, row_lower - held, row_upper - held, A.indptr.astype(np.int32),
