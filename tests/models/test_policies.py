@@ -190,6 +190,25 @@ def test_a_rule_holding_the_same_purchases_as_another_has_no_price_of_room():
     assert close(r.objective, 860) and close(r.shadow_prices["feoc[Nd, 2030, bloc=FEOC]"], 0)
 
 
+def test_many_tied_rules_and_a_floor_at_a_capacity_are_priced_together_then_alone():
+    # The FEOC and CN caps above for Nd and Dy in 2030 and 2031: four pairs, each priced 0 (more
+    # than planner.solver.JOINT_FROM rules to re-solve: they are first relaxed together). Nd in 2030
+    # also has a soft domestic floor of 30 t met at U's capacity of 30 t: relaxing it by 1 t buys 1 t
+    # more from J instead (C is capped): -1 (tightening it would cost the penalty, 100).
+    # 3 · (40·5 + 60·11) + (40·5 + 30·11 + 30·12) = 2580 + 890 = 3470.
+    rows = market([{"policy": "feoc", "rule": "max_share", "selection": "bloc=FEOC", "limit": 0.4},
+                   {"policy": "china", "rule": "max_share", "selection": "country=CN", "limit": 0.4},
+                   {"policy": "dom", "rule": "min_total", "selection": "bloc=domestic", "material": "Nd", "period": Y,
+                    "limit": 30, "enforcement": "soft", "penalty": 100}],
+                  materials=("Nd", "Dy"), periods=(Y, Y + 1), U={"capacity": 30})
+    model, r = solve_book(rows)
+    assert close(r.objective, 3470)
+    prices = r.shadow_prices
+    assert close(prices["dom[Nd, 2030, bloc=domestic]"], -1)
+    caps = prices.drop("dom[Nd, 2030, bloc=domestic]")
+    assert len(caps) == 8 and np.allclose(caps, 0)
+
+
 def test_a_soft_floor_met_exactly_is_priced_by_the_saving_from_relaxing_it():
     # domestic ≥ 30 t, soft at 100 per t short, and U sells exactly 30 t: 30·12 + 70·5 = 710. Relaxing
     # the floor by 1 t buys 1 t from C instead of U: −7. Tightening it would cost 100 (the penalty):
@@ -231,6 +250,52 @@ def test_room_duals_from_the_basis_at_the_tightening_end():
     room = solver.room_duals(h, np.array([1]), y)
     assert np.allclose(room, [5, 7]) and np.allclose(y, [5, 100])  # (y itself is not changed)
     assert h.getRows(1, np.array([1], dtype=np.int32))[2].tolist() == [30.0]  # the floor is put back
+
+
+def test_room_duals_of_more_rules_than_are_priced_one_by_one():
+    """room_duals with more than JOINT_FROM rules without room: two copies of the floor above, each
+    from the basis at its tightening end (dual 100, price of room 7), and two tied caps: min 5c + 11j,
+    c + j = 100, c <= 40 twice (the first nonbasic with the dual -6, the second basic at its bound:
+    relaxing the first alone saves nothing). Relaxed together, the floors keep a dual and the first
+    caps have none; relaxed together again, the caps still have none (0 each), and the floors are
+    then priced one by one (7 each)."""
+    import highspy
+
+    from planner import solver
+
+    s, inf = highspy.HighsBasisStatus, highspy.kHighsInf
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    solver._as_lp(h)
+    col_status, row_status = [], []
+    for _ in range(2):  # a floor: c, u <= 30, v; c + u = 100, u + v >= 30
+        n = h.getNumCol()
+        h.addVars(3, np.zeros(3), np.array([inf, 30.0, inf]))
+        h.changeColsCost(3, np.arange(n, n + 3, dtype=np.int32), np.array([5.0, 12.0, 100.0]))
+        h.addRow(100.0, 100.0, 2, np.array([n, n + 1], dtype=np.int32), np.ones(2))
+        h.addRow(30.0, inf, 2, np.array([n + 1, n + 2], dtype=np.int32), np.ones(2))
+        col_status += [s.kBasic, s.kUpper, s.kBasic]
+        row_status += [s.kLower, s.kLower]
+    for _ in range(2):  # two caps: c, j; c + j = 100, c <= 40, c <= 40
+        n = h.getNumCol()
+        h.addVars(2, np.zeros(2), np.full(2, inf))
+        h.changeColsCost(2, np.arange(n, n + 2, dtype=np.int32), np.array([5.0, 11.0]))
+        h.addRow(100.0, 100.0, 2, np.array([n, n + 1], dtype=np.int32), np.ones(2))
+        for _ in range(2):
+            h.addRow(-inf, 40.0, 1, np.array([n], dtype=np.int32), np.ones(1))
+        col_status += [s.kBasic, s.kBasic]
+        row_status += [s.kLower, s.kUpper, s.kBasic]
+    basis = highspy.HighsBasis()
+    basis.col_status, basis.row_status, basis.valid = col_status, row_status, True
+    h.setBasis(basis)
+    assert solver.run(h) and h.getModelStatus() == solver._MS.kOptimal
+    assert h.getInfo().simplex_iteration_count == 0 and close(h.getInfo().objective_function_value, 2 * 710 + 2 * 860)
+    y = np.asarray(h.getSolution().row_dual)
+    rules = np.array([1, 3, 5, 6, 8, 9])  # the floors, then each block's two caps
+    assert np.allclose(y[rules], [100, 100, -6, 0, -6, 0]) and solver.JOINT_FROM < 4
+    room = solver.room_duals(h, rules, y)
+    assert np.allclose(room[rules], [7, 7, 0, 0, 0, 0])
+    assert np.allclose(np.delete(room, rules), np.delete(y, rules))  # (the demand rows' as they were)
 
 
 def test_unreachable_hard_floors_are_infeasible_data():
