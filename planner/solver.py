@@ -895,7 +895,8 @@ def _bound_ranging(h: highspy.Highs, rows: np.ndarray) -> tuple[np.ndarray, np.n
     run(g)
     if g.getModelStatus() == _MS.kOptimal and g.getInfo().simplex_iteration_count == 0:
         ok, ranging = g.getRanging()
-        at, shift = np.searchsorted(kept, rows), held[np.searchsorted(kept, rows)]
+        at = np.searchsorted(kept, rows)
+        shift = held[at]
     else:  # (not seen) the whole LP's ranging
         ok, ranging = h.getRanging()
         at, shift = rows, 0.0
