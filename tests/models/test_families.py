@@ -260,11 +260,9 @@ def test_a_mip_starts_from_its_relaxation_rounded_up():
         assert r.values["Use"].tolist() == [0.0, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("case", ["example LP relaxation", "S with its integers fixed"])
-def test_bound_ranging_on_the_basic_columns_is_highs_ranging_of_the_whole_lp(case):
-    """planner.solver._bound_ranging ranges the rules' row bounds on the LP of the basic columns
-    alone; HiGHS's ranging of the whole LP gives the same lowest and highest bounds on every
-    binding rule's row, as it must: the basis and the basic variables' bounds are the same."""
+def _rules_lp(case: str):
+    """(HiGHS holding the solved LP the duals come from, its duals, the binding rules' rows) for
+    the example's LP relaxation or the S instance's LP with its integers fixed."""
     from benchmarks import generate
     from planner import solver
     from planner.validate import load
@@ -280,10 +278,46 @@ def test_bound_ranging_on_the_basic_columns_is_highs_ranging_of_the_whole_lp(cas
     y = solver._fixed_lp_duals(h, c, x, started)
     assert h.getModelStatus() == solver._MS.kOptimal and relax != bool(c.integer.any())
     rows = solver._room_rows(c)
-    rows = rows[np.abs(y[rows]) > solver.DUAL_TOLERANCE]
+    return h, y, rows[np.abs(y[rows]) > solver.DUAL_TOLERANCE]
+
+
+LPS = ["example LP relaxation", "S with its integers fixed"]
+
+
+@pytest.mark.parametrize("case", LPS)
+def test_bound_ranging_on_the_basic_columns_is_highs_ranging_of_the_whole_lp(case):
+    """planner.solver._bound_ranging ranges the rules' row bounds on the LP of the basic columns
+    alone; HiGHS's ranging of the whole LP gives the same lowest and highest bounds on every
+    binding rule's row, as it must: the basis and the basic variables' bounds are the same."""
+    from planner import solver
+
+    h, y, rows = _rules_lp(case)
     _, whole = h.getRanging()
     h.getRanging = None  # (so the whole LP's ranging, _bound_ranging's fallback, cannot be what is compared)
     lowest, highest = solver._bound_ranging(h, rows)
     assert len(rows) > 10
     for ours, theirs in ((lowest, whole.row_bound_dn.value_), (highest, whole.row_bound_up.value_)):
         np.testing.assert_allclose(ours, np.asarray(theirs)[rows], rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("case", LPS)
+def test_each_binding_rules_dual_is_the_saving_from_relaxing_it_alone(case):
+    """planner.solver.room_duals against finite differences: each binding rule's bound relaxed by
+    1e-4 (HiGHS's units) alone, the LP solved again from the optimal basis; the objective's change
+    per unit is the rule's dual, for every rule (134 on the example's relaxation, 5 of them without
+    room in the basis, whose basis duals differ)."""
+    from planner import solver
+
+    h, y, rows = _rules_lp(case)
+    basis, objective = h.getBasis(), h.getInfo().objective_function_value
+    room = solver.room_duals(h, rows, y)
+    _, _, lower, upper, _ = h.getRows(len(rows), rows.astype(np.int32))
+    step, saved = 1e-4, []
+    for i, lo, up, floor in zip(rows.tolist(), lower.tolist(), upper.tolist(), (y[rows] > 0).tolist()):
+        h.changeRowBounds(i, lo - step, up) if floor else h.changeRowBounds(i, lo, up + step)
+        h.setBasis(basis)
+        assert solver.run(h) and h.getModelStatus() == solver._MS.kOptimal
+        saved.append((h.getInfo().objective_function_value - objective) / step * (-1 if floor else 1))
+        h.changeRowBounds(i, lo, up)
+    np.testing.assert_allclose(room[rows], saved, rtol=1e-5, atol=1e-6)
+    assert (np.abs(room[rows] - y[rows]) > 1e-6).sum() == (5 if case.startswith("example") else 0)
