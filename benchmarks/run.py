@@ -205,7 +205,8 @@ def work_write(rows: int, mode: str) -> dict:
     import pandas as pd
 
     from benchmarks import generate
-    from planner.report import PlanResult, write_plan
+    from planner.plan import PlanResult
+    from planner.report import write_plan
 
     rng = np.random.default_rng(3)
     q = np.round(rng.uniform(1, 500, rows), 3)

@@ -35,8 +35,9 @@ from models.sourcing import InfeasibleData, build_model, purchases
 
 from . import __version__, excel, pool, solver
 from .diagnose import Diagnosis, explain
+from .plan import PlanResult
 from .reader import read_workbook
-from .report import LABEL_FONT, MONEY, SHARE, TITLE_FONT, PlanResult, plan_table
+from .report import LABEL_FONT, MONEY, SHARE, TITLE_FONT, plan_table
 from .run import extract, sha256
 from .validate import Checked, check
 

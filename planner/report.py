@@ -18,7 +18,7 @@ from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter
 
 from . import excel
-from .plan import PlanResult  # noqa: F401  (also planner.report's)
+from .plan import PlanResult
 from .reader import EMBEDDED, ROW, RawBook
 
 TITLE_FONT = excel.font(bold=True, size=14, color="1F4E78")

@@ -34,8 +34,9 @@ from models.sourcing import InfeasibleData, build_matrix, build_model
 
 from . import pool, scenarios, solver
 from .errors import Problem
+from .plan import PlanResult
 from .reader import read_workbook
-from .report import PlanResult, write_plan
+from .report import write_plan
 from .run import Options, extract, sha256
 from .validate import BASE_SCENARIO, Checked, check
 

@@ -48,9 +48,9 @@ from . import batch, scenarios, solver
 from .compare import _table
 from .diagnose import Diagnosis, diagnosis_path, explain, write_diagnosis
 from .errors import InputError, Problem
-from .plan import summary_facts
+from .plan import PlanResult, summary_facts
 from .reader import RawBook, read_workbook
-from .report import PlanResult, write_plan
+from .report import write_plan
 from .run import TOL, extract, sha256
 from .validate import BASE_SCENARIO, Checked, check
 

@@ -21,7 +21,8 @@ import pytest
 import python_calamine
 
 from planner import excel
-from planner.report import PlanResult, write_plan
+from planner.plan import PlanResult
+from planner.report import write_plan
 from planner.safety import inspect_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
