@@ -1415,6 +1415,8 @@ def shadow_prices(m, duals: dict[str, pd.Series], buy: pd.Series) -> pd.Series:
     return pd.Series(out, index=a.index.view(), dtype=float, name="shadow_price")
 
 
+EXACT = 1e-12  # policy_results: a slack this small (relative to the limit) is rounding, and shown as 0
+
 _POLICY_COLUMNS = ["policy", "instance", "rule", "material", "period", "selection", "metric", "limit", "achieved",
                    "slack", "binding", "soft", "violation", "penalty", "shadow_price", "row", "constraint"]
 _POLICY_FIELDS = attrgetter("policy", "name", "rule", "material", "period", "selection", "metric", "limit", "soft",
@@ -1550,6 +1552,10 @@ def policy_results(m, buy: pd.Series, violation: pd.Series, shadow_prices: pd.Se
     achieved[a.total] = a.totals.sums(q, a.weights)
     slack = np.where(a.is_max, limit - achieved, achieved - limit)
     with np.errstate(invalid="ignore"):
+        # a rule met to the last bits of the solution is met exactly: 0.4 - 0.4000000000000001 is no
+        # violation, and the sheet would show it as one (-5.55E-17)
+        exact = np.abs(slack) <= EXACT * np.fmax(1.0, np.abs(limit))
+        slack[exact], achieved[exact] = 0.0, limit[exact]
         binding = a.has_row & ~np.isnan(slack) & (slack <= tol * np.fmax(1.0, np.abs(limit)))
     if violation.index.equals(a.soft_index):  # the Violation values, in soft instance order
         v = np.zeros(len(a.names))

@@ -172,6 +172,15 @@ def test_shadow_prices_by_hand():
     assert table["binding"].tolist() == [True] and close(table["achieved"].iat[0], 30)
 
 
+def test_a_rule_met_to_the_last_bits_shows_no_slack():
+    # FEOC ≤ 40% of 33 t: 13.2 t from C, whose share comes back as 0.4000000000000001; the sheet
+    # showed a slack of -5.55E-17, a violation of a hard rule. Met exactly: slack 0, achieved 0.4.
+    model, r = solve_book(market([{"policy": "feoc", "rule": "max_share", "selection": "bloc=FEOC", "limit": 0.4}],
+                                 demand=33))
+    row = policy_results(model, r.values["Buy"], r.values["Violation"], r.shadow_prices).iloc[0]
+    assert row["slack"] == 0.0 and row["achieved"] == 0.4 and row["binding"]
+
+
 def test_a_rule_holding_the_same_purchases_as_another_has_no_price_of_room():
     # FEOC ≤ 40% and CN ≤ 40% hold the same 40 t (C is all of FEOC): 40·5 + 60·11 = 860. Relaxing
     # either alone moves nothing (the other still holds C at 40 t), so each has 0; the LP's basis
