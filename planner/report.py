@@ -105,7 +105,7 @@ def _summary(ws, r: PlanResult) -> None:
         excel.set_value(cell, value)
         cell.alignment = Alignment(horizontal="left")
         if isinstance(value, float):
-            cell.number_format = GAP if label == "gap" else ("0.000" if label.startswith("seconds") or "seconds" in label else MONEY if abs(value) >= 100 else "General")
+            cell.number_format = GAP if label == "gap" else ("0.000" if "seconds" in label else MONEY if abs(value) >= 100 else "General")
         row += 1
     for w in r.warnings:
         excel.set_value(ws.cell(row=row, column=1), f"Warning: {w}")

@@ -798,6 +798,8 @@ def room_duals(h: highspy.Highs, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
     the tied ones at 0 in one or two LPs.
     Measured (benchmarks/README.md, lever 35): the example, 7 of 144 binding rules without room,
     3 LPs, +15 ms; L's MIP 3 of 423, +0.13 s; L's LP 1 of 433, +0.07 s.
+    ``h`` keeps its bounds, but after a re-solve its solution is that of the last LP relaxed: read
+    what is needed of it before.
     """
     rows = rows[np.abs(y[rows]) > DUAL_TOLERANCE]
     if not len(rows):
